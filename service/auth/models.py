@@ -1,0 +1,109 @@
+"""Structs of the auth capability: who is calling (Actor), accounts and sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime  # noqa: TC003 - msgspec needs the type at runtime
+from typing import Literal
+
+import msgspec
+
+from service.structs import Input, Output
+
+__all__ = [
+    "ANONYMOUS",
+    "ROLES",
+    "Actor",
+    "LoginIn",
+    "PasswordChangeIn",
+    "Role",
+    "SessionOut",
+    "UserCreateIn",
+    "UserOut",
+    "UserRow",
+    "UserUpdateIn",
+]
+
+Role = Literal["manager", "supervisor", "enumerator"]
+ROLES: tuple[Role, ...] = ("manager", "supervisor", "enumerator")
+
+
+class Actor(msgspec.Struct, frozen=True):
+    """The authenticated caller of one request."""
+
+    kind: Literal["anonymous", "user", "app_user"]
+    id: int | None = None
+    display_name: str = ""
+    is_admin: bool = False
+    # App users belong to exactly one project.
+    project_id: int | None = None
+    session_id: int | None = None
+
+    @property
+    def user_id(self) -> int | None:
+        return self.id if self.kind == "user" else None
+
+
+ANONYMOUS = Actor(kind="anonymous")
+
+
+class UserRow(msgspec.Struct, frozen=True):
+    id: int
+    email: str
+    display_name: str
+    password_hash: str | None
+    is_admin: bool
+    created_at: datetime
+    updated_at: datetime | None
+    last_login_at: datetime | None
+
+
+class UserOut(Output, kw_only=True):
+    id: int
+    type: Literal["user"] = "user"
+    email: str
+    display_name: str
+    is_admin: bool
+    created_at: datetime
+    updated_at: datetime | None
+    last_login_at: datetime | None
+
+    @classmethod
+    def of(cls, row: UserRow) -> UserOut:
+        return cls(
+            id=row.id,
+            email=row.email,
+            display_name=row.display_name,
+            is_admin=row.is_admin,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            last_login_at=row.last_login_at,
+        )
+
+
+class LoginIn(Input):
+    email: str
+    password: str
+
+
+class SessionOut(Output):
+    token: str
+    csrf: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class UserCreateIn(Input, kw_only=True):
+    email: str
+    password: str | None = None
+    display_name: str = ""
+    is_admin: bool = False
+
+
+class UserUpdateIn(Input, kw_only=True):
+    display_name: str | None = None
+    email: str | None = None
+
+
+class PasswordChangeIn(Input):
+    old: str
+    new: str

@@ -1,0 +1,137 @@
+"""All SQL of the auth capability."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .models import UserRow
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from service.db.pool import Connection
+
+__all__ = [
+    "delete_session",
+    "delete_user_sessions",
+    "find_session_user",
+    "insert_session",
+    "insert_user",
+    "list_users",
+    "project_roles",
+    "set_password_hash",
+    "touch_last_login",
+    "update_user",
+    "user_by_email",
+    "user_by_id",
+    "count_admins",
+]
+
+_USER_COLUMNS = "id, email, display_name, password_hash, is_admin, created_at, updated_at, last_login_at"
+
+
+async def user_by_email(conn: Connection, email: str) -> UserRow | None:
+    row = await conn.fetchrow(
+        f"select {_USER_COLUMNS} from users where email = $1 and deleted_at is null", email
+    )
+    return UserRow(**row) if row else None
+
+
+async def user_by_id(conn: Connection, user_id: int) -> UserRow | None:
+    row = await conn.fetchrow(f"select {_USER_COLUMNS} from users where id = $1 and deleted_at is null", user_id)
+    return UserRow(**row) if row else None
+
+
+async def list_users(conn: Connection) -> list[UserRow]:
+    rows = await conn.fetch(f"select {_USER_COLUMNS} from users where deleted_at is null order by email")
+    return [UserRow(**row) for row in rows]
+
+
+async def count_admins(conn: Connection) -> int:
+    return int(await conn.fetchval("select count(*) from users where is_admin and deleted_at is null"))
+
+
+async def insert_user(
+    conn: Connection, *, email: str, display_name: str, password_hash: str | None, is_admin: bool
+) -> UserRow:
+    row = await conn.fetchrow(
+        f"""insert into users (email, display_name, password_hash, is_admin) values ($1, $2, $3, $4)
+        returning {_USER_COLUMNS}""",
+        email,
+        display_name,
+        password_hash,
+        is_admin,
+    )
+    assert row is not None
+    return UserRow(**row)
+
+
+async def update_user(
+    conn: Connection, user_id: int, *, email: str | None, display_name: str | None
+) -> UserRow | None:
+    row = await conn.fetchrow(
+        f"""update users set email = coalesce($2, email), display_name = coalesce($3, display_name),
+               updated_at = now()
+        where id = $1 and deleted_at is null returning {_USER_COLUMNS}""",
+        user_id,
+        email,
+        display_name,
+    )
+    return UserRow(**row) if row else None
+
+
+async def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> None:
+    await conn.execute(
+        "update users set password_hash = $2, updated_at = now() where id = $1", user_id, password_hash
+    )
+
+
+async def touch_last_login(conn: Connection, user_id: int) -> None:
+    await conn.execute("update users set last_login_at = now() where id = $1", user_id)
+
+
+async def insert_session(
+    conn: Connection, *, token_hash: bytes, csrf_hash: bytes, user_id: int, ttl_s: int
+) -> tuple[datetime, datetime]:
+    row = await conn.fetchrow(
+        """insert into sessions (token_hash, csrf_hash, user_id, expires_at)
+        values ($1, $2, $3, now() + make_interval(secs => $4)) returning created_at, expires_at""",
+        token_hash,
+        csrf_hash,
+        user_id,
+        float(ttl_s),
+    )
+    assert row is not None
+    return row["created_at"], row["expires_at"]
+
+
+async def find_session_user(conn: Connection, token_hash: bytes) -> tuple[int, bytes, UserRow] | None:
+    """The live session with this token hash and its user, or None (expired sessions do not count)."""
+    row = await conn.fetchrow(
+        """select s.id as session_id, s.token_hash, u.id, u.email, u.display_name, u.password_hash, u.is_admin,
+               u.created_at, u.updated_at, u.last_login_at
+        from sessions s join users u on u.id = s.user_id
+        where s.token_hash = $1 and s.expires_at > now() and u.deleted_at is null""",
+        token_hash,
+    )
+    if row is None:
+        return None
+    values = dict(row)
+    session_id = values.pop("session_id")
+    stored_hash = values.pop("token_hash")
+    return session_id, stored_hash, UserRow(**values)
+
+
+async def delete_session(conn: Connection, session_id: int) -> None:
+    await conn.execute("delete from sessions where id = $1", session_id)
+
+
+async def delete_user_sessions(conn: Connection, user_id: int) -> None:
+    await conn.execute("delete from sessions where user_id = $1", user_id)
+
+
+async def project_roles(conn: Connection, user_id: int, project_id: int) -> list[str]:
+    rows = await conn.fetch(
+        "select role from project_assignments where user_id = $1 and project_id = $2", user_id, project_id
+    )
+    return [row["role"] for row in rows]

@@ -1,0 +1,114 @@
+"""HTTP routes for sessions and users (/v1/sessions, /v1/users), shaped like ODK Central's."""
+
+from __future__ import annotations
+
+from litestar import Router, delete, get, patch, post, put
+
+from service.auth.models import Actor, LoginIn, PasswordChangeIn, SessionOut, UserCreateIn, UserOut, UserUpdateIn
+from service.errors import Problem
+from service.http import Services
+
+from . import queries, service
+
+__all__ = ["router"]
+
+
+@post("/v1/sessions", status_code=200)
+async def create_session(services: Services, data: LoginIn) -> SessionOut:
+    return await service.login(
+        services.pool,
+        services.passwords,
+        email=data.email,
+        password=data.password,
+        ttl_s=services.settings.session_ttl_s,
+    )
+
+
+@delete("/v1/sessions/current", status_code=200)
+async def delete_current_session(services: Services, actor: Actor) -> dict[str, bool]:
+    await service.logout(services.pool, actor)
+    return {"success": True}
+
+
+@get("/v1/users/current")
+async def current_user(services: Services, actor: Actor) -> UserOut:
+    if actor.kind != "user" or actor.id is None:
+        raise Problem.authentication_required()
+    async with services.pool.acquire() as conn:
+        user = await queries.user_by_id(conn, actor.id)
+    if user is None:
+        raise Problem.not_found("user")
+    return UserOut.of(user)
+
+
+def _require_admin(actor: Actor) -> None:
+    service.require(actor, service.ALL_VERBS if actor.is_admin else frozenset(), "user.manage")
+
+
+@get("/v1/users")
+async def list_users(services: Services, actor: Actor) -> list[UserOut]:
+    _require_admin(actor)
+    async with services.pool.acquire() as conn:
+        return [UserOut.of(user) for user in await queries.list_users(conn)]
+
+
+@post("/v1/users", status_code=200)
+async def create_user(services: Services, actor: Actor, data: UserCreateIn) -> UserOut:
+    _require_admin(actor)
+    user = await service.create_user(
+        services.pool,
+        services.passwords,
+        email=data.email,
+        password=data.password,
+        display_name=data.display_name,
+        is_admin=data.is_admin,
+        created_by=actor.user_id,
+    )
+    return UserOut.of(user)
+
+
+@get("/v1/users/{user_id:int}")
+async def get_user(services: Services, actor: Actor, user_id: int) -> UserOut:
+    if actor.user_id != user_id:
+        _require_admin(actor)
+    async with services.pool.acquire() as conn:
+        user = await queries.user_by_id(conn, user_id)
+    if user is None:
+        raise Problem.not_found("user")
+    return UserOut.of(user)
+
+
+@patch("/v1/users/{user_id:int}")
+async def update_user(services: Services, actor: Actor, user_id: int, data: UserUpdateIn) -> UserOut:
+    if actor.user_id != user_id:
+        _require_admin(actor)
+    email = service.normalise_email(data.email) if data.email is not None else None
+    async with services.pool.acquire() as conn:
+        user = await queries.update_user(conn, user_id, email=email, display_name=data.display_name)
+    if user is None:
+        raise Problem.not_found("user")
+    return UserOut.of(user)
+
+
+@put("/v1/users/{user_id:int}/password", status_code=200)
+async def change_password(services: Services, actor: Actor, user_id: int, data: PasswordChangeIn) -> dict[str, bool]:
+    if actor.user_id != user_id:
+        raise Problem.insufficient_rights() if actor.kind != "anonymous" else Problem.authentication_required()
+    await service.change_password(services.pool, services.passwords, user_id=user_id, old=data.old, new=data.new)
+    return {"success": True}
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        create_session,
+        delete_current_session,
+        current_user,
+        list_users,
+        create_user,
+        get_user,
+        update_user,
+        change_password,
+    ],
+    tags=["auth"],
+)

@@ -1,0 +1,204 @@
+"""One catalogue of problems, with ODK Central's codes so pyODK and Central-aware clients read them unchanged.
+
+    Problem (code like 404.1; the integer part is the HTTP status)
+     ├── raised by service code through the constructors below (not_found(), xml_conflict(), …)
+     └── rendered per surface: JSON under /v1, an OpenRosaResponse on OpenRosa paths (see openrosa/)
+
+Database and storage failures are translated at their boundary (db/errors.py, media/) into these, never leaked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Problem"]
+
+
+class Problem(Exception):
+    """An expected failure with a Central-style code, a user-facing message and optional details."""
+
+    def __init__(
+        self,
+        code: float,
+        message: str,
+        details: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+    @property
+    def status(self) -> int:
+        return int(self.code)
+
+    def __repr__(self) -> str:
+        return f"Problem({self.code}, {self.message!r})"
+
+    # 400 — the request itself is wrong
+    @classmethod
+    def unparseable(cls, what: str, reason: str = "") -> Problem:
+        suffix = f": {reason}" if reason else "."
+        return cls(400.1, f"Could not parse the given data as {what}{suffix}")
+
+    @classmethod
+    def missing_parameter(cls, field: str) -> Problem:
+        return cls(400.2, f"Required parameter {field} missing.", {"field": field})
+
+    @classmethod
+    def invalid_header(cls, field: str, value: str | None) -> Problem:
+        got = "[nothing]" if value is None else value
+        return cls(400.6, f"An expected header field ({field}) did not match the expected format (got: {got}).")
+
+    @classmethod
+    def missing_multipart_field(cls, field: str) -> Problem:
+        return cls(400.7, f"Required multipart POST field {field} missing.", {"field": field})
+
+    @classmethod
+    def unexpected_value(cls, field: str, reason: str) -> Problem:
+        return cls(400.8, f"Unexpected {field} value; {reason}", {"field": field})
+
+    @classmethod
+    def xlsform_invalid(cls, problems: list[dict[str, Any]]) -> Problem:
+        return cls(
+            400.15,
+            "The given form was not valid. Please see the error details for more information.",
+            {"problems": problems},
+        )
+
+    @classmethod
+    def form_warnings(cls, problems: list[dict[str, Any]]) -> Problem:
+        return cls(
+            400.16,
+            "The Form is valid, but with warnings. Please check the warnings and if they are acceptable "
+            "resubmit with ?ignoreWarnings=true",
+            {"problems": problems},
+        )
+
+    @classmethod
+    def password_too_short(cls, minimum: int) -> Problem:
+        return cls(400.21, f"The password must be at least {minimum} characters long.")
+
+    @classmethod
+    def unsafe_file_name(cls, name: str) -> Problem:
+        return cls(400.30, "A file name may not contain path separators or '..'.", {"name": name[:200]})
+
+    @classmethod
+    def not_an_image(cls, name: str, reason: str) -> Problem:
+        return cls(400.31, f"The file {name[:200]} is not an acceptable image: {reason}", {"name": name[:200]})
+
+    # 401/403 — who you are, what you may do
+    @classmethod
+    def authentication_failed(cls) -> Problem:
+        return cls(401.2, "Could not authenticate with the provided credentials.")
+
+    @classmethod
+    def https_only(cls) -> Problem:
+        return cls(401.3, "This authentication method is only available over HTTPS")
+
+    @classmethod
+    def authentication_required(cls) -> Problem:
+        return cls(401.4, "This resource requires authentication.")
+
+    @classmethod
+    def insufficient_rights(cls) -> Problem:
+        return cls(403.1, "The authentication you provided does not have rights to perform that action.")
+
+    # 404
+    @classmethod
+    def not_found(cls, what: str = "resource") -> Problem:
+        return cls(404.1, f"Could not find the {what} you were looking for.")
+
+    @classmethod
+    def deprecated_id_not_found(cls, deprecated_id: str) -> Problem:
+        return cls(
+            404.5,
+            "You tried to update an existing submission, but we can't find that submission to update "
+            f"({deprecated_id})",
+        )
+
+    @classmethod
+    def form_version_not_found(cls, version: str) -> Problem:
+        return cls(404.6, f"The form version specified in this submission '{version}' does not exist.")
+
+    # 409 — state conflicts
+    @classmethod
+    def xml_conflict(cls) -> Problem:
+        return cls(
+            409.1,
+            "A submission already exists with this ID, but with different XML. Resubmissions to attach "
+            "additional multimedia must resubmit an identical xml_submission_file.",
+        )
+
+    @classmethod
+    def not_accepting_submissions(cls) -> Problem:
+        return cls(
+            409.2,
+            "This form is not currently accepting submissions. Please talk to your program staff if this "
+            "is unexpected.",
+        )
+
+    @classmethod
+    def already_exists(cls, fields: str, values: str) -> Problem:
+        return cls(409.3, f"A resource already exists with {fields} value(s) of {values}.")
+
+    @classmethod
+    def version_conflict(cls, xml_form_id: str, version: str) -> Problem:
+        return cls(
+            409.6,
+            f"You tried to publish the form '{xml_form_id}' with version '{version}', but a published form "
+            "has already existed in this project with those identifiers. Please change the version and try "
+            "again.",
+        )
+
+    @classmethod
+    def no_draft(cls) -> Problem:
+        return cls(409.7, "This form has no draft to publish or delete.")
+
+    @classmethod
+    def deprecating_old_submission(cls, deprecated_id: str) -> Problem:
+        return cls(
+            409.9,
+            f"You tried to update a submission, but the copy you were editing ({deprecated_id}) is now out "
+            "of date. Please get the new version that has been submitted, and make your edits again.",
+        )
+
+    @classmethod
+    def submission_deleted(cls) -> Problem:
+        return cls(409.18, "This submission has been deleted. You may not resubmit it.")
+
+    # 413, 415
+    @classmethod
+    def too_large(cls, limit: int) -> Problem:
+        return cls(413.1, f"The request is larger than this server accepts ({limit} bytes).", {"limit": limit})
+
+    @classmethod
+    def unsupported_media_type(cls, got: str | None, allowed: list[str]) -> Problem:
+        return cls(
+            415.1,
+            f"Unsupported content type {got or '[nothing]'}; expected one of: {', '.join(allowed)}.",
+        )
+
+    # 5xx
+    @classmethod
+    def unavailable(cls, what: str, retry_after_s: int = 30) -> Problem:
+        return cls(
+            503.1,
+            f"The {what} is temporarily unavailable. Please try again later; nothing you sent was lost.",
+            headers={"Retry-After": str(retry_after_s)},
+        )
+
+    @classmethod
+    def conversion_timeout(cls) -> Problem:
+        return cls(
+            400.15,
+            "The form took too long to convert or validate and was refused.",
+            {
+                "problems": [
+                    {"severity": "error", "source": "server", "message": "conversion timed out"},
+                ],
+            },
+        )

@@ -1,0 +1,37 @@
+"""Media: the content-addressed store (disk or S3), content sniffing and image checks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .local import LocalStore
+from .s3 import S3Store
+from .store import BlobInfo, MediaStore, SpoolFile, StoreUnavailable, TooLarge
+
+if TYPE_CHECKING:
+    from service.settings import Settings
+
+__all__ = [
+    "BlobInfo",
+    "LocalStore",
+    "MediaStore",
+    "S3Store",
+    "SpoolFile",
+    "StoreUnavailable",
+    "TooLarge",
+    "open_store",
+]
+
+
+def open_store(settings: Settings) -> MediaStore:
+    if settings.media_backend == "s3":
+        return S3Store(
+            bucket=settings.s3_bucket,
+            spool_dir=settings.media_root / ".spool",
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key,
+            prefix=settings.s3_prefix,
+        )
+    return LocalStore(settings.media_root)

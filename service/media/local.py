@@ -1,0 +1,100 @@
+"""Local-disk media store: files under `root/blobs/ab/cd/<sha256>`, written atomically.
+
+The spool folder sits inside the root, on the same filesystem, so finishing a file is an fsync and a rename:
+a reader sees either nothing or the whole file. A crash leaves at most `.spool/*.part` files, swept on start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import TYPE_CHECKING
+
+from .store import BlobInfo, SpoolFile, StoreUnavailable, blob_key
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+__all__ = ["LocalStore"]
+
+_STALE_SPOOL_S = 6 * 3600
+
+
+class LocalStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.spool_dir = self.root / ".spool"
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        self._sweep_spool()
+
+    def key_for(self, sha256_hex: str) -> str:
+        return blob_key(sha256_hex)
+
+    def _path(self, key: str) -> Path:
+        # Keys are made by key_for(); refuse anything else rather than trusting it as a path.
+        parts = key.split("/")
+        if len(parts) != 4 or parts[0] != "blobs" or not all(p.isalnum() for p in parts[1:]):
+            raise ValueError(f"not a blob key: {key!r}")
+        return self.root.joinpath(*parts)
+
+    def spool(self, *, limit: int, want_md5: bool = False) -> SpoolFile:
+        return SpoolFile(self.spool_dir, limit=limit, want_md5=want_md5)
+
+    async def put(self, spool: SpoolFile, info: BlobInfo, content_type: str) -> str:
+        key = self.key_for(info.sha256)
+        target = self._path(key)
+        try:
+            await asyncio.to_thread(_fsync_and_rename, spool.path, target)
+        except OSError as exc:
+            spool.discard()
+            raise StoreUnavailable(f"local media store: {exc.strerror}") from exc
+        return key
+
+    async def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    async def read(self, key: str, *, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
+        path = self._path(key)
+        handle = await asyncio.to_thread(path.open, "rb")
+        try:
+            while chunk := await asyncio.to_thread(handle.read, chunk_size):
+                yield chunk
+        finally:
+            handle.close()
+
+    async def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    async def check(self) -> None:
+        if not os.access(self.spool_dir, os.W_OK):
+            raise StoreUnavailable(f"local media store {self.root} is not writable")
+
+    async def close(self) -> None:
+        return None
+
+    def _sweep_spool(self) -> None:
+        # Leftovers from a crash mid-upload; nothing references them (the database row is written after put()).
+        cutoff = time.time() - _STALE_SPOOL_S
+        for part in self.spool_dir.glob("*.part"):
+            try:
+                if part.stat().st_mtime < cutoff:
+                    part.unlink()
+            except FileNotFoundError:
+                continue
+
+
+def _fsync_and_rename(source: Path, target: Path) -> None:
+    fd = os.open(source, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+    dir_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -1,0 +1,126 @@
+"""The media store: content-addressed files behind one small interface, with a local-disk and an S3 backend.
+
+Writing is two steps so that nothing large is ever held in memory and nothing half-written is ever visible:
+  1. `store.spool()` gives a `SpoolFile`: bytes are appended as they arrive from the network, hashed on the way.
+  2. `store.put(spool)` moves the finished file under its key `blobs/ab/cd/<sha256>` (rename on disk, upload to
+     S3). Keys come from the content hash only — never from a user's file name — so a retry of the same bytes
+     lands on the same key and cannot corrupt anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from typing import TYPE_CHECKING, Protocol
+
+import msgspec
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+__all__ = ["BlobInfo", "MediaStore", "SpoolFile", "StoreUnavailable", "TooLarge", "blob_key"]
+
+HEAD_BYTES = 4096
+
+
+class StoreUnavailable(RuntimeError):
+    """The backend cannot be reached right now (S3 down, disk gone); callers answer 503."""
+
+
+class TooLarge(ValueError):
+    """More bytes arrived than the caller allowed."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} bytes")
+        self.limit = limit
+
+
+class BlobInfo(msgspec.Struct, frozen=True):
+    sha256: str
+    size: int
+    md5: str | None
+    head: bytes
+
+
+def blob_key(sha256_hex: str, prefix: str = "") -> str:
+    return f"{prefix}blobs/{sha256_hex[:2]}/{sha256_hex[2:4]}/{sha256_hex}"
+
+
+class SpoolFile:
+    """A temporary file being filled chunk by chunk, hashed as it grows, with a hard size cap.
+
+    Writes go to the page cache synchronously (microseconds per chunk); the fsync happens in a thread at
+    `put()` time. md5 is optional because it costs more CPU than sha256 and only form media need it.
+    """
+
+    def __init__(self, directory: Path, *, limit: int, want_md5: bool = False) -> None:
+        self.path = directory / f"{uuid.uuid4().hex}.part"
+        self.limit = limit
+        self.size = 0
+        self._sha256 = hashlib.sha256()
+        self._md5 = hashlib.md5(usedforsecurity=False) if want_md5 else None
+        self._head = bytearray()
+        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+
+    def write(self, chunk: bytes | memoryview) -> None:
+        if self._fd is None:
+            raise ValueError("spool file is closed")
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise TooLarge(self.limit)
+        if len(self._head) < HEAD_BYTES:
+            self._head += chunk[: HEAD_BYTES - len(self._head)]
+        self._sha256.update(chunk)
+        if self._md5 is not None:
+            self._md5.update(chunk)
+        view = memoryview(chunk)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+    def finish(self) -> BlobInfo:
+        """Close for writing (no fsync yet) and return what is known about the content."""
+        self.close()
+        return BlobInfo(
+            sha256=self._sha256.hexdigest(),
+            size=self.size,
+            md5=self._md5.hexdigest() if self._md5 is not None else None,
+            head=bytes(self._head),
+        )
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def discard(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+
+class MediaStore(Protocol):
+    """What every backend provides. All methods are safe to call from the event loop."""
+
+    def spool(self, *, limit: int, want_md5: bool = False) -> SpoolFile: ...
+
+    async def put(self, spool: SpoolFile, info: BlobInfo, content_type: str) -> str:
+        """Store the finished spool file under its content key, remove the spool file, return the key."""
+        ...
+
+    async def exists(self, key: str) -> bool: ...
+
+    def read(self, key: str, *, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
+        """Stream the stored bytes. Raises FileNotFoundError when the key is absent."""
+        ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def check(self) -> None:
+        """Raise StoreUnavailable when the backend cannot serve requests (used by /readyz)."""
+        ...
+
+    def key_for(self, sha256_hex: str) -> str: ...
+
+    async def close(self) -> None: ...

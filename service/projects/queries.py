@@ -1,0 +1,109 @@
+"""All SQL of the projects capability."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .models import AssignmentOut, ProjectRow
+
+if TYPE_CHECKING:
+    from service.db.pool import Connection
+
+__all__ = [
+    "delete_assignment",
+    "get_project",
+    "insert_project",
+    "list_assignments",
+    "list_projects",
+    "soft_delete_project",
+    "update_project",
+    "upsert_assignment",
+]
+
+_COLUMNS = "id, name, description, archived, created_at, updated_at"
+
+
+async def get_project(conn: Connection, project_id: int) -> ProjectRow | None:
+    row = await conn.fetchrow(
+        f"select {_COLUMNS} from projects where id = $1 and deleted_at is null", project_id
+    )
+    return ProjectRow(**row) if row else None
+
+
+async def list_projects(conn: Connection, *, user_id: int | None) -> list[ProjectRow]:
+    """All live projects when user_id is None (admins), else those the user has a role in."""
+    rows = await conn.fetch(
+        f"""select {_COLUMNS} from projects p
+        where deleted_at is null
+          and ($1::bigint is null
+               or exists (select 1 from project_assignments a where a.project_id = p.id and a.user_id = $1))
+        order by name, id""",
+        user_id,
+    )
+    return [ProjectRow(**row) for row in rows]
+
+
+async def insert_project(conn: Connection, *, name: str, description: str) -> ProjectRow:
+    row = await conn.fetchrow(
+        f"insert into projects (name, description) values ($1, $2) returning {_COLUMNS}", name, description
+    )
+    assert row is not None
+    return ProjectRow(**row)
+
+
+async def update_project(
+    conn: Connection, project_id: int, *, name: str | None, description: str | None, archived: bool | None
+) -> ProjectRow | None:
+    row = await conn.fetchrow(
+        f"""update projects set name = coalesce($2, name), description = coalesce($3, description),
+               archived = coalesce($4, archived), updated_at = now()
+        where id = $1 and deleted_at is null returning {_COLUMNS}""",
+        project_id,
+        name,
+        description,
+        archived,
+    )
+    return ProjectRow(**row) if row else None
+
+
+async def soft_delete_project(conn: Connection, project_id: int) -> bool:
+    status = await conn.execute(
+        "update projects set deleted_at = now() where id = $1 and deleted_at is null", project_id
+    )
+    return status.endswith(" 1")
+
+
+async def list_assignments(conn: Connection, project_id: int) -> list[AssignmentOut]:
+    rows = await conn.fetch(
+        """select a.user_id as actor_id, u.email, u.display_name, a.role, a.area_codes, a.created_at
+        from project_assignments a join users u on u.id = a.user_id
+        where a.project_id = $1 and u.deleted_at is null order by a.role, u.email""",
+        project_id,
+    )
+    return [AssignmentOut(**row) for row in rows]
+
+
+async def upsert_assignment(
+    conn: Connection, *, project_id: int, user_id: int, role: str, area_codes: list[str] | None
+) -> bool:
+    """Create or update; False when the user does not exist."""
+    status = await conn.execute(
+        """insert into project_assignments (project_id, user_id, role, area_codes)
+        select $1, u.id, $3, $4 from users u where u.id = $2 and u.deleted_at is null
+        on conflict (project_id, user_id, role) do update set area_codes = excluded.area_codes""",
+        project_id,
+        user_id,
+        role,
+        area_codes,
+    )
+    return status.endswith(" 1")
+
+
+async def delete_assignment(conn: Connection, *, project_id: int, user_id: int, role: str) -> bool:
+    status = await conn.execute(
+        "delete from project_assignments where project_id = $1 and user_id = $2 and role = $3",
+        project_id,
+        user_id,
+        role,
+    )
+    return status.endswith(" 1")

@@ -1,0 +1,119 @@
+"""Settings: decoded once from the environment into a frozen Struct and passed down.
+
+Nothing reads the environment at import time. `main()` calls `Settings.from_env()` and hands the result to
+`create_app(settings)`; tests build `Settings(...)` directly. Secret fields never appear in `repr()`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import msgspec
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["Settings", "SettingsError"]
+
+_SECRET_FIELDS = frozenset({"database_url", "s3_secret_access_key", "admin_password"})
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value the service cannot use; the message names the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every knob of the service. Environment names are the upper-cased field names."""
+
+    # Database. Unset means: start the embedded PostgreSQL with its data under `data_dir`.
+    database_url: str | None = None
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    data_dir: Path = Path(".data")
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    # The origin Collect and browsers reach us at (scheme://host[:port]); absolute URLs are built from it.
+    public_url: str | None = None
+
+    # Media store
+    media_backend: Literal["local", "s3"] = "local"
+    media_root: Path = Path("media")
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "survey-media"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_prefix: str = ""
+
+    # Limits
+    max_form_upload_bytes: int = 10 * 1024 * 1024
+    max_form_attachment_bytes: int = 50 * 1024 * 1024
+    max_json_body_bytes: int = 256 * 1024
+    # What Collect is told per POST (it splits bigger submissions), and the hard cap per request.
+    openrosa_accept_content_length: int = 10_000_000
+    max_submission_bytes: int = 100 * 1024 * 1024
+    max_image_pixels: int = 60_000_000
+
+    # XLSForm conversion (runs in child processes)
+    form_convert_timeout_s: float = 30.0
+    form_convert_memory_mb: int = 1024
+    form_convert_concurrency: int = 2
+    form_validate: Literal["auto", "on", "off"] = "auto"
+    java_path: str | None = None
+
+    # Accounts
+    admin_email: str | None = None
+    admin_password: str | None = None
+    session_ttl_s: int = 24 * 3600
+    # argon2id cost; the defaults follow RFC 9106's second recommended option.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 64 * 1024
+    argon2_parallelism: int = 4
+    # Basic auth sends the password on every request; allow it over plain HTTP only when told to.
+    allow_basic_over_http: bool = False
+
+    # Start-up
+    load_example_form: bool = True
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    def __repr__(self) -> str:
+        shown = []
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if name in _SECRET_FIELDS and value is not None:
+                value = "**********"
+            shown.append(f"{name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    @property
+    def origin(self) -> str:
+        """Public origin without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        raw: dict[str, str] = {}
+        for name in cls.__struct_fields__:
+            value = env.get(name.upper())
+            if value is not None and value != "":
+                raw[name] = value
+        try:
+            return msgspec.convert(raw, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            # msgspec names the field as `$.field`; report the environment variable instead.
+            message = str(exc)
+            for name in raw:
+                message = message.replace(f"`$.{name}`", name.upper())
+            raise SettingsError(f"invalid setting: {message}") from None
+
+    def with_changes(self, **changes: object) -> Settings:
+        return msgspec.structs.replace(self, **changes)
