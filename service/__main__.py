@@ -1,0 +1,158 @@
+"""The `survey` command: serve | migrate | create-admin. Thin: parse arguments, call the functions that do it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import signal
+import sys
+from contextlib import ExitStack
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from service.db.embedded import embedded_postgres
+from service.db.migrate import MigrationError, default_migrations_dir, load_migrations, migrate
+from service.logs import configure_logging
+from service.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _database(stack: ExitStack, settings: Settings) -> Settings:
+    """Use DATABASE_URL, or start the embedded PostgreSQL for as long as the command runs."""
+    if settings.database_url:
+        return settings
+    url = stack.enter_context(embedded_postgres(settings.data_dir))
+    # Worker processes read their settings from the environment; hand them the embedded server too.
+    os.environ["DATABASE_URL"] = url
+    return settings.with_changes(database_url=url)
+
+
+async def _migrate(settings: Settings) -> list[int]:
+    assert settings.database_url is not None
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        return await migrate(conn, load_migrations(default_migrations_dir()))
+    finally:
+        await conn.close()
+
+
+async def _prepare(settings: Settings) -> None:
+    from service.bootstrap import bootstrap
+    from service.runtime import open_services
+
+    await _migrate(settings)
+    async with open_services(settings.with_changes(db_pool_min=1, db_pool_max=2)) as services:
+        admin, project_id, published = await bootstrap(services)
+    origin = settings.origin
+    lines = [
+        f"Survey service at {origin}  (API docs: {origin}/docs)",
+        f"Default project: {origin}/v1/projects/{project_id}",
+        f"Admin login: {admin.email}" + (f"  password: {admin.password}" if admin.password else ""),
+    ]
+    if published:
+        lines.append(f"Published example forms: {', '.join(published)}")
+    width = max(len(line) for line in lines)
+    # The login is printed to the terminal, not written to the (possibly shipped) JSON log.
+    print("\n" + "=" * width, *lines, "=" * width + "\n", sep="\n", flush=True)  # noqa: T201
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _serve(settings: Settings) -> int:
+    import uvicorn
+
+    with ExitStack() as stack:
+        settings = _database(stack, settings)
+        asyncio.run(_prepare(settings))
+        # SIGTERM unwinds like Ctrl-C so the embedded database is stopped too.
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            uvicorn.run(
+                "service.asgi:create_asgi_app",
+                factory=True,
+                host=settings.host,
+                port=settings.port,
+                workers=settings.workers,
+                log_config=None,
+                access_log=False,
+                server_header=False,
+                proxy_headers=False,
+                timeout_graceful_shutdown=10,
+            )
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def _run_migrate(settings: Settings) -> int:
+    with ExitStack() as stack:
+        settings = _database(stack, settings)
+        applied = asyncio.run(_migrate(settings))
+    print(f"applied migrations: {applied}" if applied else "database is up to date")  # noqa: T201
+    return 0
+
+
+def _create_admin(settings: Settings, email: str, password_stdin: bool) -> int:
+    from service.auth.service import create_user
+    from service.runtime import open_services
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password (10+ characters): ")
+
+    async def run() -> None:
+        async with open_services(settings.with_changes(db_pool_min=1, db_pool_max=2)) as services:
+            await create_user(services.pool, services.passwords, email=email, password=password, is_admin=True)
+
+    with ExitStack() as stack:
+        settings = _database(stack, settings)
+        asyncio.run(_migrate(settings))
+        asyncio.run(run())
+    print(f"created admin {email}")  # noqa: T201
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="survey", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="migrate, set up on first start, then serve HTTP")
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    admin = commands.add_parser("create-admin", help="create an admin account")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        parser.error(str(exc))
+    configure_logging(settings.log_level, settings.log_format)
+
+    from service.errors import Problem
+
+    try:
+        if args.command == "serve":
+            return _serve(settings)
+        if args.command == "migrate":
+            return _run_migrate(settings)
+        return _create_admin(settings, args.email, args.password_stdin)
+    except MigrationError as exc:
+        print(f"survey: cannot start: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    except Problem as exc:
+        print(f"survey: {exc.message}", file=sys.stderr)  # noqa: T201
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""create_app(settings): wiring only — routers, lifespan resources, dependencies and error handling."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from service import health
+from service.auth import routes as auth_routes
+from service.forms import routes as forms_routes
+from service.http import dependencies, handle_exception
+from service.projects import routes as project_routes
+from service.runtime import open_services
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from service.settings import Settings
+
+__all__ = ["create_app"]
+
+VERSION = "0.1.0"
+
+
+def create_app(settings: Settings) -> Litestar:
+    @asynccontextmanager
+    async def resources(app: Litestar) -> AsyncIterator[None]:
+        async with open_services(settings) as services:
+            app.state["services"] = services
+            yield
+
+    return Litestar(
+        route_handlers=[health.router, auth_routes.router, project_routes.router, forms_routes.router],
+        lifespan=[resources],
+        dependencies=dependencies(),
+        exception_handlers={Exception: handle_exception},
+        request_max_body_size=settings.max_json_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Survey service",
+            version=VERSION,
+            description="ODK-compatible collection backend: OpenRosa for Collect, Central-shaped /v1 API.",
+            path="/docs",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        logging_config=None,
+        debug=False,
+    )

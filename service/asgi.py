@@ -1,0 +1,20 @@
+"""The ASGI entry point for uvicorn workers: settings from the environment, access logs around the app."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from service.app import create_app
+from service.logs import AccessLogMiddleware, configure_logging
+from service.settings import Settings
+
+if TYPE_CHECKING:
+    from litestar.types import ASGIApp
+
+__all__ = ["create_asgi_app"]
+
+
+def create_asgi_app() -> ASGIApp:
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    return AccessLogMiddleware(create_app(settings))

@@ -1,0 +1,312 @@
+"""HTTP routes for /v1/projects/{id}/forms, following ODK Central's shapes so pyODK works unchanged.
+
+Litestar path parameters are whole segments, so `/forms/{id}.xml` and friends arrive as one segment and are
+told apart by suffix here, as Central's router does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from litestar import Request, Response, Router, delete, get, patch, post
+from litestar.params import Parameter
+from litestar.response import Stream
+
+from service.auth.models import Actor
+from service.errors import Problem
+from service.http import Services
+
+from . import service
+from .models import AttachmentOut, FieldOut, FormOut, FormUpdateIn
+
+__all__ = ["read_body", "router"]
+
+_SOURCE_SUFFIXES = {".xlsx": "xlsx", ".xls": "xls"}
+_FILENAME = re.compile(r'filename\*?=(?:UTF-8\'\')?"?([^";]+)"?', re.IGNORECASE)
+
+
+async def read_body(request: Request[Any, Any, Any], limit: int) -> bytes:
+    """The whole body, refusing (413) as soon as it passes `limit` — for small uploads only."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise Problem.too_large(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise Problem.too_large(limit)
+    return bytes(body)
+
+
+def _fallback_form_id(request: Request[Any, Any, Any]) -> str | None:
+    header = request.headers.get("x-xlsform-formid-fallback")
+    if header:
+        return header
+    disposition = request.headers.get("content-disposition", "")
+    match = _FILENAME.search(disposition)
+    if match:
+        return match[1].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return None
+
+
+def _xml_response(xml: str, md5: str, request: Request[Any, Any, Any]) -> Response[bytes]:
+    etag = f'"{md5}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(content=b"", status_code=304, headers=headers)
+    return Response(content=xml.encode("utf-8"), media_type="application/xml", headers=headers)
+
+
+def _download(content_type: str, stream: AsyncIterator[bytes], filename: str, **headers: str) -> Stream:
+    return Stream(
+        content=stream,
+        media_type=content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Content-Type-Options": "nosniff",
+            **headers,
+        },
+    )
+
+
+IgnoreWarnings = Annotated[bool, Parameter(query="ignoreWarnings", default=False)]
+
+
+@get("/")
+async def list_forms(services: Services, actor: Actor, project_id: int) -> list[FormOut]:
+    return await service.list_forms(services, actor, project_id)
+
+
+@post("/", status_code=200, request_max_body_size=None)
+async def create_form(
+    request: Request[Any, Any, Any],
+    services: Services,
+    actor: Actor,
+    project_id: int,
+    ignore_warnings: IgnoreWarnings,
+    publish: bool = False,
+) -> FormOut:
+    data = await read_body(request, services.settings.max_form_upload_bytes)
+    return await service.create_form(
+        services,
+        actor,
+        project_id,
+        data,
+        content_type=request.headers.get("content-type"),
+        fallback_form_id=_fallback_form_id(request),
+        publish=publish,
+        ignore_warnings=ignore_warnings,
+    )
+
+
+@get("/{name:str}", media_type="application/json")
+async def get_form(
+    request: Request[Any, Any, Any], services: Services, actor: Actor, project_id: int, name: str
+) -> Any:
+    if name.endswith(".xml"):
+        xml, md5 = await service.read_form_xml(services, actor, project_id, name[:-4])
+        return _xml_response(xml, md5, request)
+    for suffix in _SOURCE_SUFFIXES:
+        if name.endswith(suffix):
+            xml_form_id = name[: -len(suffix)]
+            source_type, content_type, stream = await service.read_source(services, actor, project_id, xml_form_id)
+            if source_type != _SOURCE_SUFFIXES[suffix]:
+                raise Problem.not_found("form source")
+            return _download(content_type, stream, f"{xml_form_id}{suffix}")
+    return await service.get_form(services, actor, project_id, name)
+
+
+@patch("/{xml_form_id:str}")
+async def update_form(
+    services: Services, actor: Actor, project_id: int, xml_form_id: str, data: FormUpdateIn
+) -> FormOut:
+    return await service.set_form_state(services, actor, project_id, xml_form_id, data.state)
+
+
+@delete("/{xml_form_id:str}", status_code=200)
+async def delete_form(services: Services, actor: Actor, project_id: int, xml_form_id: str) -> dict[str, bool]:
+    await service.delete_form(services, actor, project_id, xml_form_id)
+    return {"success": True}
+
+
+@get("/{xml_form_id:str}/fields")
+async def form_fields(services: Services, actor: Actor, project_id: int, xml_form_id: str) -> list[FieldOut]:
+    return await service.form_fields(services, actor, project_id, xml_form_id)
+
+
+@get("/{xml_form_id:str}/versions")
+async def list_versions(services: Services, actor: Actor, project_id: int, xml_form_id: str) -> list[FormOut]:
+    return await service.list_versions(services, actor, project_id, xml_form_id)
+
+
+@get("/{xml_form_id:str}/versions/{version:str}", media_type="application/json")
+async def get_version(
+    request: Request[Any, Any, Any],
+    services: Services,
+    actor: Actor,
+    project_id: int,
+    xml_form_id: str,
+    version: str,
+) -> Any:
+    if version.endswith(".xml"):
+        xml, md5 = await service.read_form_xml(services, actor, project_id, xml_form_id, version[:-4])
+        return _xml_response(xml, md5, request)
+    for suffix in _SOURCE_SUFFIXES:
+        if version.endswith(suffix):
+            v = version[: -len(suffix)]
+            _, content_type, stream = await service.read_source(services, actor, project_id, xml_form_id, v)
+            return _download(content_type, stream, f"{xml_form_id}-{v}{suffix}")
+    versions = await service.list_versions(services, actor, project_id, xml_form_id)
+    for found in versions:
+        if found.version == version:
+            return found
+    raise Problem.not_found("form version")
+
+
+@get("/{xml_form_id:str}/attachments")
+async def list_attachments(
+    services: Services, actor: Actor, project_id: int, xml_form_id: str
+) -> list[AttachmentOut]:
+    return await service.list_attachments(services, actor, project_id, xml_form_id)
+
+
+@get("/{xml_form_id:str}/attachments/{name:str}")
+async def get_attachment(
+    request: Request[Any, Any, Any], services: Services, actor: Actor, project_id: int, xml_form_id: str, name: str
+) -> Any:
+    return await _attachment_response(request, services, actor, project_id, xml_form_id, name, "published")
+
+
+async def _attachment_response(
+    request: Request[Any, Any, Any],
+    services: Services,
+    actor: Actor,
+    project_id: int,
+    xml_form_id: str,
+    name: str,
+    which: str,
+) -> Response[bytes] | Stream:
+    content_type, md5, size, stream = await service.read_attachment(
+        services, actor, project_id, xml_form_id, name, which
+    )
+    etag = f'"{md5}"'
+    if request.headers.get("if-none-match") == etag:
+        await stream.aclose()  # type: ignore[attr-defined]
+        return Response(content=b"", status_code=304, headers={"ETag": etag})
+    return _download(
+        content_type,
+        stream,
+        name,
+        ETag=etag,
+        **{"Content-Length": str(size), "Cache-Control": "private, no-cache"},
+    )
+
+
+# Drafts
+@post("/{xml_form_id:str}/draft", status_code=200, request_max_body_size=None)
+async def create_draft(
+    request: Request[Any, Any, Any],
+    services: Services,
+    actor: Actor,
+    project_id: int,
+    xml_form_id: str,
+    ignore_warnings: IgnoreWarnings,
+) -> FormOut:
+    data = await read_body(request, services.settings.max_form_upload_bytes)
+    return await service.create_draft(
+        services,
+        actor,
+        project_id,
+        xml_form_id,
+        data,
+        content_type=request.headers.get("content-type"),
+        ignore_warnings=ignore_warnings,
+    )
+
+
+@get("/{xml_form_id:str}/draft")
+async def get_draft(services: Services, actor: Actor, project_id: int, xml_form_id: str) -> FormOut:
+    return await service.get_draft(services, actor, project_id, xml_form_id)
+
+
+@delete("/{xml_form_id:str}/draft", status_code=200)
+async def delete_draft(services: Services, actor: Actor, project_id: int, xml_form_id: str) -> dict[str, bool]:
+    await service.delete_draft(services, actor, project_id, xml_form_id)
+    return {"success": True}
+
+
+@get("/{xml_form_id:str}/draft.xml")
+async def get_draft_xml(
+    request: Request[Any, Any, Any], services: Services, actor: Actor, project_id: int, xml_form_id: str
+) -> Response[bytes]:
+    xml, md5 = await service.read_form_xml(services, actor, project_id, xml_form_id, "draft")
+    return _xml_response(xml, md5, request)
+
+
+@post("/{xml_form_id:str}/draft/publish", status_code=200)
+async def publish_draft(
+    services: Services, actor: Actor, project_id: int, xml_form_id: str, version: str | None = None
+) -> FormOut:
+    return await service.publish_draft(services, actor, project_id, xml_form_id, new_version=version)
+
+
+@get("/{xml_form_id:str}/draft/attachments")
+async def list_draft_attachments(
+    services: Services, actor: Actor, project_id: int, xml_form_id: str
+) -> list[AttachmentOut]:
+    return await service.list_attachments(services, actor, project_id, xml_form_id, "draft")
+
+
+@get("/{xml_form_id:str}/draft/attachments/{name:str}")
+async def get_draft_attachment(
+    request: Request[Any, Any, Any], services: Services, actor: Actor, project_id: int, xml_form_id: str, name: str
+) -> Any:
+    return await _attachment_response(request, services, actor, project_id, xml_form_id, name, "draft")
+
+
+@post("/{xml_form_id:str}/draft/attachments/{name:str}", status_code=200, request_max_body_size=None)
+async def upload_draft_attachment(
+    request: Request[Any, Any, Any], services: Services, actor: Actor, project_id: int, xml_form_id: str, name: str
+) -> AttachmentOut:
+    limit = services.settings.max_form_attachment_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise Problem.too_large(limit)
+    return await service.upload_attachment(services, actor, project_id, xml_form_id, name, request.stream())
+
+
+@delete("/{xml_form_id:str}/draft/attachments/{name:str}", status_code=200)
+async def clear_draft_attachment(
+    services: Services, actor: Actor, project_id: int, xml_form_id: str, name: str
+) -> dict[str, bool]:
+    await service.clear_attachment(services, actor, project_id, xml_form_id, name)
+    return {"success": True}
+
+
+router = Router(
+    path="/v1/projects/{project_id:int}/forms",
+    route_handlers=[
+        list_forms,
+        create_form,
+        get_form,
+        update_form,
+        delete_form,
+        form_fields,
+        list_versions,
+        get_version,
+        list_attachments,
+        get_attachment,
+        create_draft,
+        get_draft,
+        delete_draft,
+        get_draft_xml,
+        publish_draft,
+        list_draft_attachments,
+        get_draft_attachment,
+        upload_draft_attachment,
+        clear_draft_attachment,
+    ],
+    tags=["forms"],
+)

@@ -1,0 +1,113 @@
+"""Blob rows: one per distinct content, written after the bytes are safely in the store.
+
+The order matters for crash safety: bytes first (`store.put`), row second (inside the caller's transaction).
+A crash in between leaves an unreferenced object, never a row pointing at nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from .sniff import sniff_content_type
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterable
+
+    from service.db.pool import Connection
+
+    from .store import BlobInfo, MediaStore, SpoolFile
+
+__all__ = ["BlobRow", "StoredContent", "blob_by_id", "ensure_blob", "md5_hex", "store_bytes", "store_stream"]
+
+
+class StoredContent(msgspec.Struct, frozen=True):
+    """Content that is in the store, ready for a blob row."""
+
+    sha256: str
+    md5: str | None
+    size: int
+    content_type: str
+    storage_key: str
+    head: bytes
+
+
+class BlobRow(msgspec.Struct, frozen=True):
+    id: int
+    sha256: str
+    md5: str | None
+    size: int
+    content_type: str
+    storage_key: str
+
+
+async def store_stream(
+    store: MediaStore, chunks: AsyncIterable[bytes], *, limit: int, want_md5: bool = False
+) -> StoredContent:
+    """Stream chunks into the store; nothing larger than a chunk is held in memory."""
+    spool = store.spool(limit=limit, want_md5=want_md5)
+    try:
+        async for chunk in chunks:
+            spool.write(chunk)
+        info = spool.finish()
+    except BaseException:
+        # Too large, client gone, disk error: nothing half-written may stay behind.
+        spool.discard()
+        raise
+    return await _put(store, spool, info)
+
+
+async def store_bytes(store: MediaStore, data: bytes, *, want_md5: bool = True) -> StoredContent:
+    """Store small content already in memory (a form definition, a generated CSV)."""
+    spool = store.spool(limit=len(data), want_md5=want_md5)
+    try:
+        spool.write(data)
+        info = spool.finish()
+    except BaseException:
+        spool.discard()
+        raise
+    return await _put(store, spool, info)
+
+
+async def _put(store: MediaStore, spool: SpoolFile, info: BlobInfo) -> StoredContent:
+    content_type = sniff_content_type(info.head)
+    key = await store.put(spool, info, content_type)
+    return StoredContent(
+        sha256=info.sha256,
+        md5=info.md5,
+        size=info.size,
+        content_type=content_type,
+        storage_key=key,
+        head=info.head,
+    )
+
+
+async def ensure_blob(conn: Connection, content: StoredContent, *, content_type: str | None = None) -> int:
+    """Insert the blob row or find the existing one (one statement, safe under concurrency)."""
+    blob_id = await conn.fetchval(
+        """insert into blobs (sha256, md5, size, content_type, storage_key)
+        values ($1, $2, $3, $4, $5)
+        on conflict (sha256) do update set md5 = coalesce(blobs.md5, excluded.md5)
+        returning id""",
+        bytes.fromhex(content.sha256),
+        bytes.fromhex(content.md5) if content.md5 else None,
+        content.size,
+        content_type or content.content_type,
+        content.storage_key,
+    )
+    return int(blob_id)
+
+
+async def blob_by_id(conn: Connection, blob_id: int) -> BlobRow | None:
+    row = await conn.fetchrow(
+        "select id, encode(sha256, 'hex') as sha256, encode(md5, 'hex') as md5, size, content_type, storage_key "
+        "from blobs where id = $1",
+        blob_id,
+    )
+    return BlobRow(**row) if row else None
+
+
+def md5_hex(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
