@@ -10,9 +10,11 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from service import health
+from service.appusers import routes as app_user_routes
 from service.auth import routes as auth_routes
 from service.forms import routes as forms_routes
 from service.http import dependencies, handle_exception
+from service.openrosa import routes as openrosa_routes
 from service.projects import routes as project_routes
 from service.runtime import open_services
 
@@ -34,7 +36,15 @@ def create_app(settings: Settings) -> Litestar:
             yield
 
     return Litestar(
-        route_handlers=[health.router, auth_routes.router, project_routes.router, forms_routes.router],
+        route_handlers=[
+            health.router,
+            auth_routes.router,
+            project_routes.router,
+            forms_routes.router,
+            app_user_routes.router,
+            openrosa_routes.router,
+            openrosa_routes.key_router,
+        ],
         lifespan=[resources],
         dependencies=dependencies(),
         exception_handlers={Exception: handle_exception},

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from .models import FormState
 
 __all__ = [
+    "app_user_assigned",
+    "list_forms_for_collect",
+    "submission_target",
     "copy_attachment_blobs",
     "delete_draft",
     "get_form",
@@ -233,3 +236,39 @@ async def list_attachments(conn: Connection, version_id: int) -> list[Attachment
         version_id,
     )
     return [AttachmentRow(**row) for row in rows]
+
+
+async def list_forms_for_collect(conn: Connection, project_id: int, app_user_id: int | None) -> list[Any]:
+    """Published, open forms (for an app user: only those assigned), with whether they carry media."""
+    return await conn.fetch(
+        """select f.xml_form_id, v.title, v.version, v.xml_md5,
+               exists (select 1 from form_attachments a where a.form_version_id = v.id
+                       and a.blob_id is not null) as has_media
+        from forms f join form_versions v on v.id = f.current_version_id
+        where f.project_id = $1 and f.deleted_at is null and f.state = 'open'
+          and ($2::bigint is null
+               or exists (select 1 from form_app_users fa where fa.form_id = f.id and fa.app_user_id = $2))
+        order by v.title, f.xml_form_id""",
+        project_id,
+        app_user_id,
+    )
+
+
+async def app_user_assigned(conn: Connection, form_id: int, app_user_id: int) -> bool:
+    found = await conn.fetchval(
+        "select 1 from form_app_users where form_id = $1 and app_user_id = $2", form_id, app_user_id
+    )
+    return found is not None
+
+
+async def submission_target(conn: Connection, project_id: int, xml_form_id: str, version: str) -> Any:
+    """The form and the published version a submission names (version_id null when no such version)."""
+    return await conn.fetchrow(
+        """select f.id as form_id, f.state, v.id as version_id, v.base64_public_key
+        from forms f left join form_versions v
+          on v.form_id = f.id and v.version = $3 and v.published_at is not null
+        where f.project_id = $1 and f.xml_form_id = $2 and f.deleted_at is null""",
+        project_id,
+        xml_form_id,
+        version,
+    )

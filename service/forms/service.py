@@ -261,7 +261,15 @@ async def _authorized_form(conn: Connection, actor: Actor, project_id: int, xml_
     form = await queries.get_form(conn, project_id, xml_form_id)
     if form is None:
         raise Problem.not_found("form")
+    # App users (Collect devices) reach only the forms assigned to them.
+    if actor.kind == "app_user" and (actor.id is None or not await queries.app_user_assigned(conn, form.id, actor.id)):
+        raise Problem.insufficient_rights()
     return form
+
+
+def _read_verb(which: VersionSelector) -> str:
+    # Drafts are for the people editing the form, not for devices collecting data.
+    return "form.update" if which == "draft" else "form.read"
 
 
 async def list_forms(services: Services, actor: Actor, project_id: int) -> list[FormOut]:
@@ -457,7 +465,7 @@ async def read_form_xml(
 ) -> tuple[str, str]:
     """The XForm text exactly as stored, and its md5."""
     async with services.pool.acquire() as conn:
-        form = await _authorized_form(conn, actor, project_id, xml_form_id, "form.read")
+        form = await _authorized_form(conn, actor, project_id, xml_form_id, _read_verb(which))
         version = await _select_version(conn, form, which)
         return await queries.get_version_xml(conn, version.id), version.xml_md5
 
@@ -504,7 +512,7 @@ async def list_attachments(
     services: Services, actor: Actor, project_id: int, xml_form_id: str, which: VersionSelector = "published"
 ) -> list[AttachmentOut]:
     async with services.pool.acquire() as conn:
-        form = await _authorized_form(conn, actor, project_id, xml_form_id, "form.read")
+        form = await _authorized_form(conn, actor, project_id, xml_form_id, _read_verb(which))
         version = await _select_version(conn, form, which)
         return [AttachmentOut.of(row) for row in await queries.list_attachments(conn, version.id)]
 
@@ -519,7 +527,7 @@ async def read_attachment(
 ) -> tuple[str, str, int, AsyncIterator[bytes]]:
     """(content type, md5, size, byte stream) of an uploaded form attachment."""
     async with services.pool.acquire() as conn:
-        form = await _authorized_form(conn, actor, project_id, xml_form_id, "form.read")
+        form = await _authorized_form(conn, actor, project_id, xml_form_id, _read_verb(which))
         version = await _select_version(conn, form, which)
         rows = await queries.list_attachments(conn, version.id)
     row = next((r for r in rows if r.name == name), None)

@@ -1,0 +1,128 @@
+"""App-user operations and token resolution for the `/v1/key/{token}/…` URLs Collect is configured with."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from service.audit import record_audit
+from service.auth.models import Actor
+from service.auth.tokens import hash_token, looks_like_token, new_token, tokens_match
+from service.errors import Problem
+from service.projects.service import authorize_project
+
+from . import queries
+from .models import AppUserOut, IssuedToken
+from .qr import collect_settings_payload
+
+if TYPE_CHECKING:
+    from service.db.pool import Connection, Pool
+
+__all__ = [
+    "actor_for_token",
+    "assign_form",
+    "create_app_user",
+    "list_app_users",
+    "reissue_token",
+    "revoke_app_user",
+    "server_url_for",
+    "unassign_form",
+]
+
+
+def server_url_for(origin: str, token: str, project_id: int) -> str:
+    return f"{origin}/v1/key/{token}/projects/{project_id}"
+
+
+def _issue(origin: str, token: str, project_id: int, project_name: str) -> IssuedToken:
+    url = server_url_for(origin, token, project_id)
+    return IssuedToken(token=token, server_url=url, qr_payload=collect_settings_payload(url, project_name))
+
+
+async def list_app_users(pool: Pool, actor: Actor, project_id: int) -> list[AppUserOut]:
+    async with pool.acquire() as conn:
+        await authorize_project(conn, actor, project_id, "app_user.manage")
+        return [AppUserOut.of(row) for row in await queries.list_app_users(conn, project_id)]
+
+
+async def create_app_user(
+    pool: Pool, actor: Actor, project_id: int, *, display_name: str, forms: list[str], origin: str
+) -> AppUserOut:
+    name = " ".join(display_name.split())
+    if not 1 <= len(name) <= 200:
+        raise Problem.unexpected_value("displayName", "a name has 1 to 200 characters")
+    token, token_hash = new_token()
+    async with pool.acquire() as conn, conn.transaction():
+        project, _ = await authorize_project(conn, actor, project_id, "app_user.manage")
+        app_user_id = await queries.insert_app_user(
+            conn, project_id=project_id, display_name=name, token_hash=token_hash, created_by=actor.user_id
+        )
+        for xml_form_id in forms:
+            if not await queries.assign_form(
+                conn, project_id=project_id, xml_form_id=xml_form_id, app_user_id=app_user_id
+            ):
+                raise Problem.not_found(f"form {xml_form_id!r}")
+        await record_audit(
+            conn, "app_user.create", actor_user_id=actor.user_id, project_id=project_id,
+            details={"appUserId": app_user_id},
+        )
+        row = await queries.get_app_user(conn, project_id, app_user_id)
+    assert row is not None
+    return AppUserOut.of(row, _issue(origin, token, project_id, project.name))
+
+
+async def reissue_token(pool: Pool, actor: Actor, project_id: int, app_user_id: int, *, origin: str) -> AppUserOut:
+    """A new token (and QR code) for the app user; the old one stops working at once."""
+    token, token_hash = new_token()
+    async with pool.acquire() as conn, conn.transaction():
+        project, _ = await authorize_project(conn, actor, project_id, "app_user.manage")
+        if await queries.get_app_user(conn, project_id, app_user_id) is None:
+            raise Problem.not_found("app user")
+        await queries.set_token(conn, app_user_id, token_hash)
+        await record_audit(
+            conn, "app_user.token.reissue", actor_user_id=actor.user_id, project_id=project_id,
+            details={"appUserId": app_user_id},
+        )
+        row = await queries.get_app_user(conn, project_id, app_user_id)
+    assert row is not None
+    return AppUserOut.of(row, _issue(origin, token, project_id, project.name))
+
+
+async def revoke_app_user(pool: Pool, actor: Actor, project_id: int, app_user_id: int) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await authorize_project(conn, actor, project_id, "app_user.manage")
+        if not await queries.revoke(conn, project_id, app_user_id):
+            raise Problem.not_found("app user")
+        await record_audit(
+            conn, "app_user.revoke", actor_user_id=actor.user_id, project_id=project_id,
+            details={"appUserId": app_user_id},
+        )
+
+
+async def assign_form(pool: Pool, actor: Actor, project_id: int, xml_form_id: str, app_user_id: int) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await authorize_project(conn, actor, project_id, "app_user.manage")
+        if not await queries.assign_form(
+            conn, project_id=project_id, xml_form_id=xml_form_id, app_user_id=app_user_id
+        ):
+            raise Problem.not_found("form or app user")
+
+
+async def unassign_form(pool: Pool, actor: Actor, project_id: int, xml_form_id: str, app_user_id: int) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await authorize_project(conn, actor, project_id, "app_user.manage")
+        if not await queries.unassign_form(
+            conn, project_id=project_id, xml_form_id=xml_form_id, app_user_id=app_user_id
+        ):
+            raise Problem.not_found("assignment")
+
+
+async def actor_for_token(conn: Connection, token: str) -> Actor:
+    """Resolve a URL token. Malformed → 401; well-formed but unknown or revoked → 403, as Central answers,
+    so Collect reports "no access" instead of asking the enumerator for a password that does not exist."""
+    if not looks_like_token(token):
+        raise Problem.authentication_failed()
+    found = await queries.app_user_by_token_hash(conn, hash_token(token))
+    if found is None or not tokens_match(found[3], token):
+        raise Problem.insufficient_rights()
+    app_user_id, project_id, display_name, _ = found
+    return Actor(kind="app_user", id=app_user_id, display_name=display_name, project_id=project_id)

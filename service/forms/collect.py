@@ -1,0 +1,104 @@
+"""What ODK Collect needs from the forms capability: its form list, manifests, and submission targets.
+
+App users see only published, open forms assigned to them (as in Central); web users see every published,
+open form of a project where they may list forms.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from service.errors import Problem
+from service.projects.service import authorize_project
+
+from . import queries
+from .schema import FormField, FormSchema
+
+if TYPE_CHECKING:
+    from service.auth.models import Actor
+    from service.db.pool import Connection
+
+__all__ = [
+    "CollectForm",
+    "SubmissionTarget",
+    "forms_for_collect",
+    "schema_for_version",
+    "submission_target",
+]
+
+
+class CollectForm(msgspec.Struct, frozen=True):
+    xml_form_id: str
+    title: str
+    version: str
+    md5: str
+    has_media: bool
+
+
+class SubmissionTarget(msgspec.Struct, frozen=True):
+    form_id: int
+    form_version_id: int
+    encrypted: bool
+    schema: FormSchema
+    fields: dict[str, FormField]
+
+
+async def forms_for_collect(conn: Connection, actor: Actor, project_id: int) -> list[CollectForm]:
+    await authorize_project(conn, actor, project_id, "form.list")
+    app_user_id = actor.id if actor.kind == "app_user" else None
+    rows = await queries.list_forms_for_collect(conn, project_id, app_user_id)
+    return [
+        CollectForm(
+            xml_form_id=row["xml_form_id"],
+            title=row["title"],
+            version=row["version"],
+            md5=row["xml_md5"],
+            has_media=row["has_media"],
+        )
+        for row in rows
+    ]
+
+
+# Form versions never change once published, so caching their parsed schema by id cannot make two processes
+# disagree; it saves decoding the JSON on every submission.
+_SCHEMA_CACHE: dict[int, tuple[FormSchema, dict[str, FormField]]] = {}
+_SCHEMA_CACHE_SIZE = 256
+
+
+async def schema_for_version(conn: Connection, version_id: int) -> tuple[FormSchema, dict[str, FormField]]:
+    cached = _SCHEMA_CACHE.get(version_id)
+    if cached is not None:
+        return cached
+    schema = msgspec.convert(await queries.version_schema(conn, version_id), FormSchema)
+    entry = (schema, {field.path: field for field in schema.fields})
+    if len(_SCHEMA_CACHE) >= _SCHEMA_CACHE_SIZE:
+        _SCHEMA_CACHE.clear()
+    _SCHEMA_CACHE[version_id] = entry
+    return entry
+
+
+async def submission_target(
+    conn: Connection, actor: Actor, project_id: int, xml_form_id: str, version: str
+) -> SubmissionTarget:
+    """Where a submission goes: 404 unknown form or version, 409 closed form, 401/403 not allowed."""
+    await authorize_project(conn, actor, project_id, "submission.create")
+    row = await queries.submission_target(conn, project_id, xml_form_id, version)
+    if row is None:
+        raise Problem.not_found("form")
+    if actor.kind == "app_user" and actor.id is not None:
+        if not await queries.app_user_assigned(conn, row["form_id"], actor.id):
+            raise Problem.insufficient_rights()
+    if row["version_id"] is None:
+        raise Problem.form_version_not_found(version)
+    if row["state"] == "closed":
+        raise Problem.not_accepting_submissions()
+    schema, fields = await schema_for_version(conn, row["version_id"])
+    return SubmissionTarget(
+        form_id=row["form_id"],
+        form_version_id=row["version_id"],
+        encrypted=row["base64_public_key"] is not None,
+        schema=schema,
+        fields=fields,
+    )

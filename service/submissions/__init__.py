@@ -1,0 +1,1 @@
+"""Submissions: ingest (new, retry, split upload, edit), storage and reading back."""

@@ -1,0 +1,275 @@
+"""Ingest: the one place that decides what a received submission means and stores it crash-safely.
+
+    new instanceID                    → a new submission (201)
+    known instanceID, identical XML   → files added or replaced: Collect's split uploads and retries (201)
+    known instanceID, different XML   → 409, nothing changes
+    meta/deprecatedID = current one   → a new version; the old is kept, review state `edited`, files carried over
+
+Write order (crash safety): files go to the media store first; then one transaction writes blob rows, the
+version, the submission and its attachment rows; only after commit does the caller answer 201. A crash before
+the commit leaves at most unreferenced files; a crash after it is repaired by Collect's retry (identical XML).
+Concurrency: the unique (form, instanceID) on versions decides every race through INSERT … ON CONFLICT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Literal
+
+import msgspec
+
+from service.errors import Problem
+from service.faults import fault_point
+from service.forms.collect import submission_target
+from service.media.sniff import IMAGE_TYPES, check_image, sniff_content_type
+
+from . import queries
+from .xml import SubmissionXmlError, extract_answers, parse_submission, valid_file_name
+
+if TYPE_CHECKING:
+    from service.auth.models import Actor
+    from service.db.pool import Connection
+    from service.forms.collect import SubmissionTarget
+    from service.http import Services
+    from service.media.store import BlobInfo
+    from service.openrosa.multipart import ReceivedFile, ReceivedSubmission
+
+    from .xml import SubmissionFacts
+
+__all__ = ["IngestResult", "ingest_submission"]
+
+log = logging.getLogger(__name__)
+
+# Parse small documents inline; anything bigger goes to a thread so one household cannot stall the loop.
+_INLINE_XML_BYTES = 64 * 1024
+
+
+class IngestResult(msgspec.Struct, frozen=True):
+    outcome: Literal["created", "duplicate", "edited"]
+    submission_id: int
+    instance_id: str
+    expected: int
+    present: int
+
+
+class _Expected(msgspec.Struct, frozen=True):
+    names: list[tuple[str, str | None]]  # (file name, field path)
+    images: frozenset[str]
+
+
+class _Stored(msgspec.Struct, frozen=True):
+    name: str
+    sha256: bytes
+    size: int
+    content_type: str
+    key: str
+
+
+async def ingest_submission(
+    services: Services,
+    actor: Actor,
+    project_id: int,
+    received: ReceivedSubmission,
+    *,
+    device_id: str | None,
+    user_agent: str | None,
+) -> IngestResult:
+    """Store a received submission; always consumes `received` (its spool files are gone afterwards)."""
+    try:
+        facts = await _parse(received.xml)
+        async with services.pool.acquire() as conn:
+            target = await submission_target(conn, actor, project_id, facts.form_id, facts.version)
+        answers = None
+        geopoint = None
+        if target.encrypted or facts.encrypted:
+            if not facts.encrypted:
+                raise Problem.unexpected_value(
+                    "xml_submission_file", "this form is encrypted but the submission is not"
+                )
+            expected = _Expected(names=[(name, None) for name in facts.encrypted_files], images=frozenset())
+        else:
+            extracted = extract_answers(facts.root, target.fields)
+            answers, geopoint = extracted.data, extracted.geopoint
+            expected = _expected_files(extracted.files, target)
+        stored = await _store_files(services, received, expected)
+    finally:
+        received.discard()
+    version = queries.NewVersion(
+        form_id=target.form_id,
+        instance_id=facts.instance_id,
+        deprecated_id=facts.deprecated_id,
+        form_version_id=target.form_version_id,
+        xml=received.xml.decode("utf-8", errors="replace"),
+        xml_sha256=facts.xml_sha256,
+        answers=answers,
+        instance_name=facts.instance_name,
+        submitter_user_id=actor.user_id,
+        submitter_app_user_id=actor.id if actor.kind == "app_user" else None,
+        device_id=device_id,
+        user_agent=user_agent[:500] if user_agent else None,
+    )
+    async with services.pool.acquire() as conn, conn.transaction():
+        blob_ids = await queries.upsert_blobs(
+            conn, [(s.sha256, s.size, s.content_type, s.key) for s in stored.values()]
+        )
+        files = {name: blob_ids[s.sha256] for name, s in stored.items()}
+        result = await _record(conn, version, target, expected, files, geopoint)
+        fault_point("submission.before_commit")
+    return result
+
+
+async def _parse(xml: bytes) -> SubmissionFacts:
+    try:
+        if len(xml) <= _INLINE_XML_BYTES:
+            return parse_submission(xml)
+        return await asyncio.to_thread(parse_submission, xml)
+    except SubmissionXmlError as exc:
+        raise Problem(400.1, str(exc)) from None
+
+
+def _expected_files(files: list[tuple[str, str]], target: SubmissionTarget) -> _Expected:
+    names = []
+    images = set()
+    for name, path in files:
+        if not valid_file_name(name):
+            raise Problem.unsafe_file_name(name)
+        names.append((name, path))
+        field = target.fields.get(path)
+        if field is not None and (field.mediatype or "").startswith("image/"):
+            images.add(name)
+    return _Expected(names=names, images=frozenset(images))
+
+
+async def _store_files(
+    services: Services, received: ReceivedSubmission, expected: _Expected
+) -> dict[str, _Stored]:
+    """Check and store the parts the XML references; ignore the rest (Collect sends the whole folder)."""
+    wanted = [received.files[name] for name, _ in expected.names if name in received.files]
+    checks = [_content_type(services, file, file.name in expected.images) for file in wanted]
+    content_types = await asyncio.gather(*checks)
+    # Skip uploading what the store already has: retries and split uploads resend the same photos.
+    async with services.pool.acquire() as conn:
+        known = await queries.known_blobs(conn, [bytes.fromhex(_info(f).sha256) for f in wanted])
+    stored: dict[str, _Stored] = {}
+    puts = []
+    for file, content_type in zip(wanted, content_types, strict=True):
+        info = _info(file)
+        sha = bytes.fromhex(info.sha256)
+        key = services.store.key_for(info.sha256)
+        stored[file.name] = _Stored(file.name, sha, info.size, content_type, key)
+        if sha not in known:
+            puts.append(services.store.put(file.spool, info, content_type))
+    await asyncio.gather(*puts)
+    return stored
+
+
+def _info(file: ReceivedFile) -> BlobInfo:
+    if file.info is None:
+        raise Problem.unparseable("multipart/form-data", f"the part {file.name} ended early")
+    return file.info
+
+
+async def _content_type(services: Services, file: ReceivedFile, must_be_image: bool) -> str:
+    info = _info(file)
+    content_type = sniff_content_type(info.head)
+    if not must_be_image:
+        return content_type
+    if content_type not in IMAGE_TYPES:
+        raise Problem.not_an_image(file.name, f"its content looks like {content_type}")
+    if content_type != "image/heic":  # Pillow cannot read HEIC headers; it is never decoded here either
+        check = await asyncio.to_thread(check_image, file.spool.path, max_pixels=services.settings.max_image_pixels)
+        if not check.ok:
+            raise Problem.not_an_image(file.name, check.reason)
+    return content_type
+
+
+async def _record(
+    conn: Connection,
+    version: queries.NewVersion,
+    target: SubmissionTarget,
+    expected: _Expected,
+    files: dict[str, int],
+    geopoint: tuple[float, float, float | None, float | None] | None,
+) -> IngestResult:
+    edit_of = None
+    if version.deprecated_id is not None and version.deprecated_id != version.instance_id:
+        edit_of = await queries.find_version(conn, version.form_id, version.deprecated_id)
+        if edit_of is None:
+            raise Problem.deprecated_id_not_found(version.deprecated_id)
+        if edit_of.deleted:
+            raise Problem.submission_deleted()
+    inserted = await queries.insert_version(conn, version, edit_of.submission_id if edit_of else None)
+    if inserted is None:
+        return await _add_files(conn, version, files)
+    version_id, submission_id = inserted
+    if edit_of is None:
+        await queries.insert_attachments(conn, version_id, [(n, p, files.get(n)) for n, p in expected.names])
+        present = sum(1 for n, _ in expected.names if n in files)
+        await queries.insert_submission(
+            conn,
+            queries.NewSubmission(
+                id=submission_id,
+                form_id=version.form_id,
+                instance_id=version.instance_id,
+                version_id=version_id,
+                form_version_id=version.form_version_id,
+                encrypted=target.encrypted,
+                instance_name=version.instance_name,
+                submitter_user_id=version.submitter_user_id,
+                submitter_app_user_id=version.submitter_app_user_id,
+                device_id=version.device_id,
+                geopoint=geopoint,
+            ),
+            expected=len(expected.names),
+            present=present,
+        )
+        return IngestResult("created", submission_id, version.instance_id, len(expected.names), present)
+    return await _edit(conn, version, version_id, submission_id, edit_of, expected, files, geopoint)
+
+
+async def _edit(
+    conn: Connection,
+    version: queries.NewVersion,
+    version_id: int,
+    submission_id: int,
+    edit_of: queries.ExistingVersion,
+    expected: _Expected,
+    files: dict[str, int],
+    geopoint: tuple[float, float, float | None, float | None] | None,
+) -> IngestResult:
+    current = await queries.lock_submission(conn, submission_id)
+    if current != edit_of.id:
+        raise Problem.deprecating_old_submission(version.deprecated_id or "")
+    # Files not sent again keep the old version's copy, by name (as Central does).
+    previous = await queries.version_attachments(conn, edit_of.id)
+    attachments = [(n, p, files.get(n, previous.get(n))) for n, p in expected.names]
+    await queries.insert_attachments(conn, version_id, attachments)
+    await queries.make_current(
+        conn,
+        submission_id=submission_id,
+        old_version_id=edit_of.id,
+        new_version_id=version_id,
+        form_version_id=version.form_version_id,
+        instance_name=version.instance_name,
+        geopoint=geopoint,
+    )
+    expected_count, present = await queries.refresh_counts(conn, submission_id)
+    return IngestResult("edited", submission_id, version.instance_id, expected_count, present)
+
+
+async def _add_files(conn: Connection, version: queries.NewVersion, files: dict[str, int]) -> IngestResult:
+    existing = await queries.find_version(conn, version.form_id, version.instance_id)
+    if existing is None:  # pragma: no cover - the conflicting row cannot vanish inside our transaction
+        raise Problem.unavailable("database", retry_after_s=1)
+    if existing.deleted:
+        raise Problem.submission_deleted()
+    if existing.xml_sha256 != version.xml_sha256:
+        raise Problem.xml_conflict()
+    current = await queries.lock_submission(conn, existing.submission_id)
+    await queries.set_attachment_blobs(conn, existing.id, files)
+    if current is not None and current != existing.id:
+        # Files for a version that was edited since: the edit expects them too where it has none yet.
+        await queries.fill_missing_blobs(conn, current, files)
+    expected, present = await queries.refresh_counts(conn, existing.submission_id)
+    return IngestResult("duplicate", existing.submission_id, version.instance_id, expected, present)
