@@ -8,7 +8,7 @@ import getpass
 import os
 import signal
 import sys
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -75,7 +75,7 @@ def _serve(settings: Settings) -> int:
         asyncio.run(_prepare(settings))
         # SIGTERM unwinds like Ctrl-C so the embedded database is stopped too.
         signal.signal(signal.SIGTERM, _interrupt)
-        try:
+        with suppress(KeyboardInterrupt):
             uvicorn.run(
                 "service.asgi:create_asgi_app",
                 factory=True,
@@ -88,8 +88,6 @@ def _serve(settings: Settings) -> int:
                 proxy_headers=False,
                 timeout_graceful_shutdown=10,
             )
-        except KeyboardInterrupt:
-            pass
     return 0
 
 
@@ -105,10 +103,7 @@ def _create_admin(settings: Settings, email: str, password_stdin: bool) -> int:
     from service.auth.service import create_user
     from service.runtime import open_services
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("Password (10+ characters): ")
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass("Password (10+ characters): ")
 
     async def run() -> None:
         async with open_services(settings.with_changes(db_pool_min=1, db_pool_max=2)) as services:

@@ -6,6 +6,7 @@ have to.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -48,9 +49,11 @@ async def ensure_admin(services: Services, *, email: str | None, password: str |
     if email is None:
         async with services.pool.acquire() as conn:
             if await auth_queries.count_admins(conn):
-                return AdminLogin(email=_saved_email(saved) or "(existing admin)", password=await _saved_password(
-                    services, saved
-                ), created=False)
+                return AdminLogin(
+                    email=_saved_email(saved) or "(existing admin)",
+                    password=await _saved_password(services, saved),
+                    created=False,
+                )
         email = DEFAULT_ADMIN_EMAIL
         if password is None:
             password = secrets.token_urlsafe(12)
@@ -59,7 +62,11 @@ async def ensure_admin(services: Services, *, email: str | None, password: str |
         user = await auth_queries.user_by_email(conn, email.strip().lower())
     if user is None:
         await create_user(
-            services.pool, services.passwords, email=email, password=password, display_name="Administrator",
+            services.pool,
+            services.passwords,
+            email=email,
+            password=password,
+            display_name="Administrator",
             is_admin=True,
         )
         return AdminLogin(email=email.strip().lower(), password=password, created=True)
@@ -87,7 +94,7 @@ def _saved_email(path: Path) -> str | None:
 
 async def _saved_password(services: Services, path: Path) -> str | None:
     try:
-        email, password = path.read_text(encoding="utf-8").splitlines()[:2]
+        email, password = path.read_text(encoding="utf-8").splitlines()[:2]  # noqa: ASYNC240 - start-up only
     except (OSError, ValueError):
         return None
     async with services.pool.acquire() as conn:
@@ -101,7 +108,7 @@ async def _saved_password(services: Services, path: Path) -> str | None:
 async def ensure_example_forms(services: Services, project_id: int, directory: Path = EXAMPLE_FORMS_DIR) -> list[str]:
     """Publish every `forms/*.xlsx` not yet in the project, with media from `forms/<form_id>/`."""
     published = []
-    for path in sorted(directory.glob("*.xlsx")):
+    for path in sorted(directory.glob("*.xlsx")):  # noqa: ASYNC240 - start-up only, a handful of files
         form_id = path.stem
         try:
             await forms.get_form(services, SYSTEM, project_id, form_id)
@@ -109,7 +116,7 @@ async def ensure_example_forms(services: Services, project_id: int, directory: P
         except Problem as exc:
             if exc.status != 404:
                 raise
-        data = path.read_bytes()
+        data = await asyncio.to_thread(path.read_bytes)
         form = await forms.create_form(
             services,
             SYSTEM,
@@ -123,7 +130,7 @@ async def ensure_example_forms(services: Services, project_id: int, directory: P
         media_dir = directory / form.xml_form_id
         for attachment in await forms.list_attachments(services, SYSTEM, project_id, form.xml_form_id, "draft"):
             media = media_dir / attachment.name
-            if media.is_file() and not attachment.exists:
+            if not attachment.exists and await asyncio.to_thread(media.is_file):
                 await forms.upload_attachment(
                     services, SYSTEM, project_id, form.xml_form_id, attachment.name, _read_file(media)
                 )

@@ -11,7 +11,7 @@ import asyncio
 from litestar import Response, Router, get
 
 from service.db.errors import is_database_unavailable
-from service.http import Services
+from service.http import ServicesDep
 from service.media.store import StoreUnavailable
 
 __all__ = ["router"]
@@ -23,7 +23,7 @@ async def healthz() -> dict[str, str]:
 
 
 @get("/readyz", include_in_schema=False)
-async def readyz(services: Services) -> Response[dict[str, str]]:
+async def readyz(services: ServicesDep) -> Response[dict[str, str]]:
     checks: dict[str, str] = {}
     try:
         async with asyncio.timeout(3):

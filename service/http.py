@@ -11,24 +11,24 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from litestar import Request, Response
-from litestar.di import Provide
+from litestar import Request, Response  # noqa: TC002 - Litestar reads provider signatures at runtime
+from litestar.datastructures import State  # noqa: TC002
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import (
     HTTPException,
     MethodNotAllowedException,
     NotFoundException,
     ValidationException,
 )
+from litestar.params import SkipValidation
 
+from service.auth.models import Actor
 from service.auth.service import authenticate
 from service.db.errors import is_database_unavailable
 from service.errors import Problem
 from service.media.store import StoreUnavailable, TooLarge
 
 if TYPE_CHECKING:
-    from litestar.datastructures import State
-
-    from service.auth.models import Actor
     from service.auth.passwords import Passwords
     from service.db.pool import Pool
     from service.forms.convert import FormConverter
@@ -36,7 +36,9 @@ if TYPE_CHECKING:
     from service.settings import Settings
 
 __all__ = [
+    "ActorDep",
     "Services",
+    "ServicesDep",
     "dependencies",
     "handle_exception",
     "is_https",
@@ -59,6 +61,11 @@ class Services:
     converter: FormConverter
 
 
+# How handlers ask for the per-process services and the caller (named dependencies, not validated).
+ServicesDep = NamedDependency[SkipValidation[Services]]
+ActorDep = NamedDependency[SkipValidation[Actor]]
+
+
 def is_https(request: Request[Any, Any, Any]) -> bool:
     # Behind a TLS-terminating proxy the scheme arrives in X-Forwarded-Proto (as ODK Central trusts it).
     forwarded = request.headers.get("x-forwarded-proto", "")
@@ -70,7 +77,7 @@ def _services(state: State) -> Services:
     return services
 
 
-async def _actor(request: Request[Any, Any, Any], services: Services) -> Actor:
+async def _actor(request: Request[Any, Any, Any], services: ServicesDep) -> Actor:
     return await authenticate(
         services.pool,
         services.passwords,
@@ -125,15 +132,13 @@ def problem_response(problem: Problem) -> Response[bytes]:
     headers = dict(problem.headers)
     if problem.status == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="survey"')
-    return Response(
-        content=_encode(body), status_code=problem.status, media_type="application/json", headers=headers
-    )
+    return Response(content=_encode(body), status_code=problem.status, media_type="application/json", headers=headers)
 
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     problem = problem_from_exception(exc)
     if problem is None:
-        log.exception("unhandled error", extra={"method": request.method})
+        log.error("unhandled error", extra={"method": request.method})
         problem = Problem(500.1, "An unknown internal problem has occurred. Please try again later.")
     elif problem.status >= 500:
         log.warning("service unavailable", extra={"reason": repr(exc.__cause__ or exc)})

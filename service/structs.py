@@ -7,9 +7,9 @@ import msgspec
 __all__ = ["Input", "Output"]
 
 
-class Input(msgspec.Struct, rename="camel", forbid_unknown_fields=True, frozen=True):
+class Input(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     """A request body. Unknown fields are an error, so a typo never silently does nothing."""
 
 
-class Output(msgspec.Struct, rename="camel", frozen=True):
+class Output(msgspec.Struct, rename="camel"):
     """A response body."""

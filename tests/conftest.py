@@ -108,9 +108,10 @@ async def admin_headers(client: AsyncTestClient[Litestar]) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
-async def user_headers(
-    client: AsyncTestClient[Litestar], email: str, password: str = "another long secret"
-) -> dict[str, str]:
+USER_PASSWORD = "another long secret"
+
+
+async def user_headers(client: AsyncTestClient[Litestar], email: str, password: str = USER_PASSWORD) -> dict[str, str]:
     from service.auth.service import create_user, login
 
     services: Services = client.app.state["services"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime  # noqa: TC003 - msgspec needs the type at runtime
+from datetime import datetime
 from typing import Literal
 
 import msgspec
@@ -63,4 +63,4 @@ class AppUserOut(Output, kw_only=True):
 class AppUserCreateIn(Input, kw_only=True):
     display_name: str
     # xmlFormIds to give access to at once; Central needs one assignment call per form.
-    forms: list[str] = []
+    forms: list[str] = msgspec.field(default_factory=list)

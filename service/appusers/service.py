@@ -62,7 +62,10 @@ async def create_app_user(
             ):
                 raise Problem.not_found(f"form {xml_form_id!r}")
         await record_audit(
-            conn, "app_user.create", actor_user_id=actor.user_id, project_id=project_id,
+            conn,
+            "app_user.create",
+            actor_user_id=actor.user_id,
+            project_id=project_id,
             details={"appUserId": app_user_id},
         )
         row = await queries.get_app_user(conn, project_id, app_user_id)
@@ -79,7 +82,10 @@ async def reissue_token(pool: Pool, actor: Actor, project_id: int, app_user_id: 
             raise Problem.not_found("app user")
         await queries.set_token(conn, app_user_id, token_hash)
         await record_audit(
-            conn, "app_user.token.reissue", actor_user_id=actor.user_id, project_id=project_id,
+            conn,
+            "app_user.token.reissue",
+            actor_user_id=actor.user_id,
+            project_id=project_id,
             details={"appUserId": app_user_id},
         )
         row = await queries.get_app_user(conn, project_id, app_user_id)
@@ -93,7 +99,10 @@ async def revoke_app_user(pool: Pool, actor: Actor, project_id: int, app_user_id
         if not await queries.revoke(conn, project_id, app_user_id):
             raise Problem.not_found("app user")
         await record_audit(
-            conn, "app_user.revoke", actor_user_id=actor.user_id, project_id=project_id,
+            conn,
+            "app_user.revoke",
+            actor_user_id=actor.user_id,
+            project_id=project_id,
             details={"appUserId": app_user_id},
         )
 
@@ -101,9 +110,7 @@ async def revoke_app_user(pool: Pool, actor: Actor, project_id: int, app_user_id
 async def assign_form(pool: Pool, actor: Actor, project_id: int, xml_form_id: str, app_user_id: int) -> None:
     async with pool.acquire() as conn, conn.transaction():
         await authorize_project(conn, actor, project_id, "app_user.manage")
-        if not await queries.assign_form(
-            conn, project_id=project_id, xml_form_id=xml_form_id, app_user_id=app_user_id
-        ):
+        if not await queries.assign_form(conn, project_id=project_id, xml_form_id=xml_form_id, app_user_id=app_user_id):
             raise Problem.not_found("form or app user")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime  # noqa: TC003 - msgspec needs the type at runtime
+from datetime import datetime
 from typing import Literal
 
 import msgspec

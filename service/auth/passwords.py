@@ -27,9 +27,10 @@ class Passwords:
 
     def _verify(self, stored_hash: str | None, password: str) -> bool:
         try:
-            return self._hasher.verify(stored_hash or self._dummy, password) and stored_hash is not None
+            self._hasher.verify(stored_hash or self._dummy, password)
         except (VerificationError, InvalidHashError):
             return False
+        return stored_hash is not None
 
     def needs_rehash(self, stored_hash: str) -> bool:
         return self._hasher.check_needs_rehash(stored_hash)

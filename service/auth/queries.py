@@ -31,9 +31,7 @@ _USER_COLUMNS = "id, email, display_name, password_hash, is_admin, created_at, u
 
 
 async def user_by_email(conn: Connection, email: str) -> UserRow | None:
-    row = await conn.fetchrow(
-        f"select {_USER_COLUMNS} from users where email = $1 and deleted_at is null", email
-    )
+    row = await conn.fetchrow(f"select {_USER_COLUMNS} from users where email = $1 and deleted_at is null", email)
     return UserRow(**row) if row else None
 
 
@@ -66,9 +64,7 @@ async def insert_user(
     return UserRow(**row)
 
 
-async def update_user(
-    conn: Connection, user_id: int, *, email: str | None, display_name: str | None
-) -> UserRow | None:
+async def update_user(conn: Connection, user_id: int, *, email: str | None, display_name: str | None) -> UserRow | None:
     row = await conn.fetchrow(
         f"""update users set email = coalesce($2, email), display_name = coalesce($3, display_name),
                updated_at = now()
@@ -81,9 +77,7 @@ async def update_user(
 
 
 async def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> None:
-    await conn.execute(
-        "update users set password_hash = $2, updated_at = now() where id = $1", user_id, password_hash
-    )
+    await conn.execute("update users set password_hash = $2, updated_at = now() where id = $1", user_id, password_hash)
 
 
 async def touch_last_login(conn: Connection, user_id: int) -> None:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from litestar import Router, delete, get, patch, post, put
+from litestar.params import FromPath, JSONBody
 
-from service.auth.models import Actor, LoginIn, PasswordChangeIn, SessionOut, UserCreateIn, UserOut, UserUpdateIn
+from service.auth.models import (
+    LoginIn,
+    PasswordChangeIn,
+    SessionOut,
+    UserCreateIn,
+    UserOut,
+    UserUpdateIn,
+)
 from service.errors import Problem
-from service.http import Services
+from service.http import ActorDep, ServicesDep
 
 from . import queries, service
 
@@ -14,7 +22,7 @@ __all__ = ["router"]
 
 
 @post("/v1/sessions", status_code=200)
-async def create_session(services: Services, data: LoginIn) -> SessionOut:
+async def create_session(services: ServicesDep, data: JSONBody[LoginIn]) -> SessionOut:
     return await service.login(
         services.pool,
         services.passwords,
@@ -25,13 +33,13 @@ async def create_session(services: Services, data: LoginIn) -> SessionOut:
 
 
 @delete("/v1/sessions/current", status_code=200)
-async def delete_current_session(services: Services, actor: Actor) -> dict[str, bool]:
+async def delete_current_session(services: ServicesDep, actor: ActorDep) -> dict[str, bool]:
     await service.logout(services.pool, actor)
     return {"success": True}
 
 
 @get("/v1/users/current")
-async def current_user(services: Services, actor: Actor) -> UserOut:
+async def current_user(services: ServicesDep, actor: ActorDep) -> UserOut:
     if actor.kind != "user" or actor.id is None:
         raise Problem.authentication_required()
     async with services.pool.acquire() as conn:
@@ -41,19 +49,19 @@ async def current_user(services: Services, actor: Actor) -> UserOut:
     return UserOut.of(user)
 
 
-def _require_admin(actor: Actor) -> None:
+def _require_admin(actor: ActorDep) -> None:
     service.require(actor, service.ALL_VERBS if actor.is_admin else frozenset(), "user.manage")
 
 
 @get("/v1/users")
-async def list_users(services: Services, actor: Actor) -> list[UserOut]:
+async def list_users(services: ServicesDep, actor: ActorDep) -> list[UserOut]:
     _require_admin(actor)
     async with services.pool.acquire() as conn:
         return [UserOut.of(user) for user in await queries.list_users(conn)]
 
 
 @post("/v1/users", status_code=200)
-async def create_user(services: Services, actor: Actor, data: UserCreateIn) -> UserOut:
+async def create_user(services: ServicesDep, actor: ActorDep, data: JSONBody[UserCreateIn]) -> UserOut:
     _require_admin(actor)
     user = await service.create_user(
         services.pool,
@@ -68,7 +76,7 @@ async def create_user(services: Services, actor: Actor, data: UserCreateIn) -> U
 
 
 @get("/v1/users/{user_id:int}")
-async def get_user(services: Services, actor: Actor, user_id: int) -> UserOut:
+async def get_user(services: ServicesDep, actor: ActorDep, user_id: FromPath[int]) -> UserOut:
     if actor.user_id != user_id:
         _require_admin(actor)
     async with services.pool.acquire() as conn:
@@ -79,7 +87,9 @@ async def get_user(services: Services, actor: Actor, user_id: int) -> UserOut:
 
 
 @patch("/v1/users/{user_id:int}")
-async def update_user(services: Services, actor: Actor, user_id: int, data: UserUpdateIn) -> UserOut:
+async def update_user(
+    services: ServicesDep, actor: ActorDep, user_id: FromPath[int], data: JSONBody[UserUpdateIn]
+) -> UserOut:
     if actor.user_id != user_id:
         _require_admin(actor)
     email = service.normalise_email(data.email) if data.email is not None else None
@@ -91,9 +101,11 @@ async def update_user(services: Services, actor: Actor, user_id: int, data: User
 
 
 @put("/v1/users/{user_id:int}/password", status_code=200)
-async def change_password(services: Services, actor: Actor, user_id: int, data: PasswordChangeIn) -> dict[str, bool]:
+async def change_password(
+    services: ServicesDep, actor: ActorDep, user_id: FromPath[int], data: JSONBody[PasswordChangeIn]
+) -> dict[str, bool]:
     if actor.user_id != user_id:
-        raise Problem.insufficient_rights() if actor.kind != "anonymous" else Problem.authentication_required()
+        raise (Problem.insufficient_rights() if actor.kind != "anonymous" else Problem.authentication_required())
     await service.change_password(services.pool, services.passwords, user_id=user_id, old=data.old, new=data.new)
     return {"success": True}
 

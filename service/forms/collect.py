@@ -87,9 +87,12 @@ async def submission_target(
     row = await queries.submission_target(conn, project_id, xml_form_id, version)
     if row is None:
         raise Problem.not_found("form")
-    if actor.kind == "app_user" and actor.id is not None:
-        if not await queries.app_user_assigned(conn, row["form_id"], actor.id):
-            raise Problem.insufficient_rights()
+    if (
+        actor.kind == "app_user"
+        and actor.id is not None
+        and not await queries.app_user_assigned(conn, row["form_id"], actor.id)
+    ):
+        raise Problem.insufficient_rights()
     if row["version_id"] is None:
         raise Problem.form_version_not_found(version)
     if row["state"] == "closed":

@@ -29,7 +29,7 @@ import msgspec
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-__all__ = ["ConversionFailed", "ConvertedForm", "FormConverter", "FormProblem"]
+__all__ = ["ConversionFailed", "ConvertedForm", "FileType", "FormConverter", "FormProblem"]
 
 FileType = Literal[".xlsx", ".xls"]
 
@@ -119,9 +119,7 @@ class FormConverter:
     def validation_enabled(self) -> bool:
         return self._java is not None
 
-    async def convert(
-        self, data: bytes, file_type: FileType, *, fallback_form_id: str | None = None
-    ) -> ConvertedForm:
+    async def convert(self, data: bytes, file_type: FileType, *, fallback_form_id: str | None = None) -> ConvertedForm:
         if file_type == ".xlsx":
             _check_zip(data)
         job = _Job(
@@ -388,13 +386,20 @@ def _validate(
         path.write_text(xform, encoding="utf-8")
         try:
             completed = subprocess.run(  # noqa: S603 - fixed argv, no shell
-                [java, "-Djava.awt.headless=true", "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar",
-                 ODK_VALIDATE_PATH, str(path)],
+                [
+                    java,
+                    "-Djava.awt.headless=true",
+                    "-Xmx256m",
+                    "-XX:TieredStopAtLevel=1",
+                    "-jar",
+                    ODK_VALIDATE_PATH,
+                    str(path),
+                ],
                 capture_output=True,
                 timeout=timeout_s,
                 check=False,
                 env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-                preexec_fn=_unlimited,  # noqa: PLW1509 - the child is single-threaded here
+                preexec_fn=_unlimited,
             )
         except subprocess.TimeoutExpired:
             return [FormProblem(severity="error", source="validate", message=_TIMEOUT)]

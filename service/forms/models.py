@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime  # noqa: TC003 - msgspec needs the type at runtime
+from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
 
 from service.structs import Input, Output
 
-from .convert import FormProblem  # noqa: TC001 - msgspec needs the type at runtime
+from .convert import FormProblem
 
 __all__ = [
     "AttachmentOut",
@@ -78,7 +78,7 @@ class FormOut(Output, kw_only=True):
     published_at: datetime | None
     created_at: datetime
     updated_at: datetime | None
-    warnings: list[FormProblem] = []
+    warnings: list[FormProblem] = msgspec.field(default_factory=list)
 
     @classmethod
     def of(cls, form: FormRow, version: VersionRow, *, warnings: list[FormProblem] | None = None) -> FormOut:

@@ -167,9 +167,7 @@ async def set_version_xml(conn: Connection, version_id: int, *, version: str, xm
 
 
 async def set_draft(conn: Connection, form_id: int, version_id: int | None) -> None:
-    await conn.execute(
-        "update forms set draft_version_id = $2, updated_at = now() where id = $1", form_id, version_id
-    )
+    await conn.execute("update forms set draft_version_id = $2, updated_at = now() where id = $1", form_id, version_id)
 
 
 async def delete_draft(conn: Connection, form_id: int, version_id: int) -> None:

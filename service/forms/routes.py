@@ -7,19 +7,20 @@ told apart by suffix here, as Central's router does.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from litestar import Request, Response, Router, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from service.auth.models import Actor
 from service.errors import Problem
-from service.http import Services
+from service.http import ActorDep, ServicesDep
 
 from . import service
 from .models import AttachmentOut, FieldOut, FormOut, FormUpdateIn
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 __all__ = ["read_body", "router"]
 
@@ -71,22 +72,22 @@ def _download(content_type: str, stream: AsyncIterator[bytes], filename: str, **
     )
 
 
-IgnoreWarnings = Annotated[bool, Parameter(query="ignoreWarnings", default=False)]
+IgnoreWarnings = Annotated[bool, QueryParameter(name="ignoreWarnings")]
 
 
 @get("/")
-async def list_forms(services: Services, actor: Actor, project_id: int) -> list[FormOut]:
+async def list_forms(services: ServicesDep, actor: ActorDep, project_id: FromPath[int]) -> list[FormOut]:
     return await service.list_forms(services, actor, project_id)
 
 
 @post("/", status_code=200, request_max_body_size=None)
 async def create_form(
     request: Request[Any, Any, Any],
-    services: Services,
-    actor: Actor,
-    project_id: int,
-    ignore_warnings: IgnoreWarnings,
-    publish: bool = False,
+    services: ServicesDep,
+    actor: ActorDep,
+    project_id: FromPath[int],
+    ignore_warnings: IgnoreWarnings = False,
+    publish: FromQuery[bool] = False,
 ) -> FormOut:
     data = await read_body(request, services.settings.max_form_upload_bytes)
     return await service.create_form(
@@ -103,16 +104,20 @@ async def create_form(
 
 @get("/{name:str}", media_type="application/json")
 async def get_form(
-    request: Request[Any, Any, Any], services: Services, actor: Actor, project_id: int, name: str
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    actor: ActorDep,
+    project_id: FromPath[int],
+    name: FromPath[str],
 ) -> Any:
     if name.endswith(".xml"):
         xml, md5 = await service.read_form_xml(services, actor, project_id, name[:-4])
         return _xml_response(xml, md5, request)
-    for suffix in _SOURCE_SUFFIXES:
+    for suffix, expected_type in _SOURCE_SUFFIXES.items():
         if name.endswith(suffix):
             xml_form_id = name[: -len(suffix)]
             source_type, content_type, stream = await service.read_source(services, actor, project_id, xml_form_id)
-            if source_type != _SOURCE_SUFFIXES[suffix]:
+            if source_type != expected_type:
                 raise Problem.not_found("form source")
             return _download(content_type, stream, f"{xml_form_id}{suffix}")
     return await service.get_form(services, actor, project_id, name)
@@ -120,35 +125,45 @@ async def get_form(
 
 @patch("/{xml_form_id:str}")
 async def update_form(
-    services: Services, actor: Actor, project_id: int, xml_form_id: str, data: FormUpdateIn
+    services: ServicesDep,
+    actor: ActorDep,
+    project_id: FromPath[int],
+    xml_form_id: FromPath[str],
+    data: JSONBody[FormUpdateIn],
 ) -> FormOut:
     return await service.set_form_state(services, actor, project_id, xml_form_id, data.state)
 
 
 @delete("/{xml_form_id:str}", status_code=200)
-async def delete_form(services: Services, actor: Actor, project_id: int, xml_form_id: str) -> dict[str, bool]:
+async def delete_form(
+    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str]
+) -> dict[str, bool]:
     await service.delete_form(services, actor, project_id, xml_form_id)
     return {"success": True}
 
 
 @get("/{xml_form_id:str}/fields")
-async def form_fields(services: Services, actor: Actor, project_id: int, xml_form_id: str) -> list[FieldOut]:
+async def form_fields(
+    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str]
+) -> list[FieldOut]:
     return await service.form_fields(services, actor, project_id, xml_form_id)
 
 
 @get("/{xml_form_id:str}/versions")
-async def list_versions(services: Services, actor: Actor, project_id: int, xml_form_id: str) -> list[FormOut]:
+async def list_versions(
+    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str]
+) -> list[FormOut]:
     return await service.list_versions(services, actor, project_id, xml_form_id)
 
 
 @get("/{xml_form_id:str}/versions/{version:str}", media_type="application/json")
 async def get_version(
     request: Request[Any, Any, Any],
-    services: Services,
-    actor: Actor,
-    project_id: int,
-    xml_form_id: str,
-    version: str,
+    services: ServicesDep,
+    actor: ActorDep,
+    project_id: FromPath[int],
+    xml_form_id: FromPath[str],
+    version: FromPath[str],
 ) -> Any:
     if version.endswith(".xml"):
         xml, md5 = await service.read_form_xml(services, actor, project_id, xml_form_id, version[:-4])
@@ -167,22 +182,27 @@ async def get_version(
 
 @get("/{xml_form_id:str}/attachments")
 async def list_attachments(
-    services: Services, actor: Actor, project_id: int, xml_form_id: str
+    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str]
 ) -> list[AttachmentOut]:
     return await service.list_attachments(services, actor, project_id, xml_form_id)
 
 
 @get("/{xml_form_id:str}/attachments/{name:str}")
 async def get_attachment(
-    request: Request[Any, Any, Any], services: Services, actor: Actor, project_id: int, xml_form_id: str, name: str
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    actor: ActorDep,
+    project_id: FromPath[int],
+    xml_form_id: FromPath[str],
+    name: FromPath[str],
 ) -> Any:
     return await _attachment_response(request, services, actor, project_id, xml_form_id, name, "published")
 
 
 async def _attachment_response(
     request: Request[Any, Any, Any],
-    services: Services,
-    actor: Actor,
+    services: ServicesDep,
+    actor: ActorDep,
     project_id: int,
     xml_form_id: str,
     name: str,
@@ -208,11 +228,11 @@ async def _attachment_response(
 @post("/{xml_form_id:str}/draft", status_code=200, request_max_body_size=None)
 async def create_draft(
     request: Request[Any, Any, Any],
-    services: Services,
-    actor: Actor,
-    project_id: int,
-    xml_form_id: str,
-    ignore_warnings: IgnoreWarnings,
+    services: ServicesDep,
+    actor: ActorDep,
+    project_id: FromPath[int],
+    xml_form_id: FromPath[str],
+    ignore_warnings: IgnoreWarnings = False,
 ) -> FormOut:
     data = await read_body(request, services.settings.max_form_upload_bytes)
     return await service.create_draft(
@@ -227,19 +247,27 @@ async def create_draft(
 
 
 @get("/{xml_form_id:str}/draft")
-async def get_draft(services: Services, actor: Actor, project_id: int, xml_form_id: str) -> FormOut:
+async def get_draft(
+    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str]
+) -> FormOut:
     return await service.get_draft(services, actor, project_id, xml_form_id)
 
 
 @delete("/{xml_form_id:str}/draft", status_code=200)
-async def delete_draft(services: Services, actor: Actor, project_id: int, xml_form_id: str) -> dict[str, bool]:
+async def delete_draft(
+    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str]
+) -> dict[str, bool]:
     await service.delete_draft(services, actor, project_id, xml_form_id)
     return {"success": True}
 
 
 @get("/{xml_form_id:str}/draft.xml")
 async def get_draft_xml(
-    request: Request[Any, Any, Any], services: Services, actor: Actor, project_id: int, xml_form_id: str
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    actor: ActorDep,
+    project_id: FromPath[int],
+    xml_form_id: FromPath[str],
 ) -> Response[bytes]:
     xml, md5 = await service.read_form_xml(services, actor, project_id, xml_form_id, "draft")
     return _xml_response(xml, md5, request)
@@ -247,28 +275,42 @@ async def get_draft_xml(
 
 @post("/{xml_form_id:str}/draft/publish", status_code=200)
 async def publish_draft(
-    services: Services, actor: Actor, project_id: int, xml_form_id: str, version: str | None = None
+    services: ServicesDep,
+    actor: ActorDep,
+    project_id: FromPath[int],
+    xml_form_id: FromPath[str],
+    version: FromQuery[str | None] = None,
 ) -> FormOut:
     return await service.publish_draft(services, actor, project_id, xml_form_id, new_version=version)
 
 
 @get("/{xml_form_id:str}/draft/attachments")
 async def list_draft_attachments(
-    services: Services, actor: Actor, project_id: int, xml_form_id: str
+    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str]
 ) -> list[AttachmentOut]:
     return await service.list_attachments(services, actor, project_id, xml_form_id, "draft")
 
 
 @get("/{xml_form_id:str}/draft/attachments/{name:str}")
 async def get_draft_attachment(
-    request: Request[Any, Any, Any], services: Services, actor: Actor, project_id: int, xml_form_id: str, name: str
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    actor: ActorDep,
+    project_id: FromPath[int],
+    xml_form_id: FromPath[str],
+    name: FromPath[str],
 ) -> Any:
     return await _attachment_response(request, services, actor, project_id, xml_form_id, name, "draft")
 
 
 @post("/{xml_form_id:str}/draft/attachments/{name:str}", status_code=200, request_max_body_size=None)
 async def upload_draft_attachment(
-    request: Request[Any, Any, Any], services: Services, actor: Actor, project_id: int, xml_form_id: str, name: str
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    actor: ActorDep,
+    project_id: FromPath[int],
+    xml_form_id: FromPath[str],
+    name: FromPath[str],
 ) -> AttachmentOut:
     limit = services.settings.max_form_attachment_bytes
     declared = request.headers.get("content-length")
@@ -279,7 +321,7 @@ async def upload_draft_attachment(
 
 @delete("/{xml_form_id:str}/draft/attachments/{name:str}", status_code=200)
 async def clear_draft_attachment(
-    services: Services, actor: Actor, project_id: int, xml_form_id: str, name: str
+    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str], name: FromPath[str]
 ) -> dict[str, bool]:
     await service.clear_attachment(services, actor, project_id, xml_form_id, name)
     return {"success": True}

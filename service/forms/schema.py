@@ -107,7 +107,7 @@ def _attr(element: etree._Element, name: str) -> str | None:
         return value
     for key, found in element.attrib.items():
         if _local(key) == name:
-            return found
+            return str(found)
     return None
 
 
@@ -116,7 +116,7 @@ def parse_xform(xml: bytes) -> FormSchema:
         tree = etree.fromstring(xml, _PARSER).getroottree()
     except etree.XMLSyntaxError as exc:
         raise FormXmlError(f"the XML is not well-formed ({exc.msg})") from None
-    if tree.docinfo.doctype:
+    if tree.docinfo.doctype:  # type: ignore[union-attr]  # lxml-stubs lacks DocInfo.doctype
         raise FormXmlError("a DOCTYPE is not allowed in a form")
     html = tree.getroot()
     head = _first(html, "head")
@@ -217,37 +217,42 @@ def _field(path: str, name: str, bind: etree._Element | None, controls: _Control
 
 def _media(model: etree._Element, body: etree._Element | None) -> list[FormMedia]:
     found: dict[str, FormMedia] = {}
-
-    def add(reference: str) -> None:
-        for scheme, kind in _MEDIA_SCHEMES.items():
-            if reference.startswith(scheme):
-                name = reference[len(scheme) :].strip()
-                if not name:
-                    return
-                if "/" in name or "\\" in name or ".." in name:
-                    raise FormXmlError(f"the media file name {name!r} is not a plain file name")
-                found.setdefault(name, FormMedia(name=name, kind=kind))
-                return
-
-    for instance in _children(model, "instance"):
-        source = instance.get("src")
-        if source:
-            add(source.strip())
-    for element in model.iter():
-        if _local(element.tag) == "value" and element.get("form") and element.text:
-            add(element.text.strip())
-        elif element.text and element.text.strip().startswith("jr://images/"):
-            add(element.text.strip())
+    for reference in _model_references(model):
+        _add_media(found, reference)
     if body is not None:
         for element in body.iter():
             local = _local(element.tag)
             if local == "input" and element.get("query"):
+                # select_one_external: choices come from itemsets.csv, which the XForm never names.
                 found.setdefault("itemsets.csv", FormMedia(name="itemsets.csv", kind="file"))
-            appearance = element.get("appearance") or ""
-            match = _SEARCH_APPEARANCE.search(appearance) if local in {"select", "select1"} else None
-            if match:
-                add(f"jr://file-csv/{match[1]}.csv")
+            elif local in {"select", "select1"}:
+                match = _SEARCH_APPEARANCE.search(element.get("appearance") or "")
+                if match:
+                    _add_media(found, f"jr://file-csv/{match[1]}.csv")
     return list(found.values())
+
+
+def _model_references(model: etree._Element) -> Iterator[str]:
+    for instance in _children(model, "instance"):
+        source = instance.get("src")
+        if source:
+            yield source.strip()
+    for element in model.iter():
+        text = (element.text or "").strip()
+        if text.startswith("jr://") and (_local(element.tag) == "value" or text.startswith("jr://images/")):
+            yield text
+
+
+def _add_media(found: dict[str, FormMedia], reference: str) -> None:
+    for scheme, kind in _MEDIA_SCHEMES.items():
+        if reference.startswith(scheme):
+            name = reference[len(scheme) :].strip()
+            if not name:
+                return
+            if "/" in name or "\\" in name or ".." in name:
+                raise FormXmlError(f"the media file name {name!r} is not a plain file name")
+            found.setdefault(name, FormMedia(name=name, kind=kind))
+            return
 
 
 def _entity_lists(root: etree._Element) -> list[str]:

@@ -21,7 +21,7 @@ from service.projects.service import authorize_project
 
 from . import queries
 from .convert import ConversionFailed, FormProblem
-from .models import AttachmentOut, FieldOut, FormOut, FormRow, FormState, VersionRow
+from .models import AttachmentOut, FieldOut, FormOut
 from .schema import FormSchema, FormXmlError, parse_xform
 from .xml_edit import set_instance_version
 
@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from service.db.pool import Connection
     from service.http import Services
 
-    from .convert import FormConverter
+    from .convert import FileType, FormConverter
+    from .models import FormRow, FormState, VersionRow
 
 __all__ = [
     "Definition",
@@ -124,7 +125,8 @@ async def prepare_definition(
                 raise Problem.xlsform_invalid(_problem_dicts(errors))
             warnings.extend(errors)
         else:
-            converted = await converter.convert(data, f".{source_type}", fallback_form_id=fallback_form_id)
+            file_type: FileType = ".xlsx" if source_type == "xlsx" else ".xls"
+            converted = await converter.convert(data, file_type, fallback_form_id=fallback_form_id)
             xml = converted.xml
             itemsets_csv = converted.itemsets_csv
             warnings.extend(converted.warnings)
@@ -213,10 +215,15 @@ async def create_form(
         source_blob_id, itemsets_blob_id = await _store_sources(conn, services, data, definition)
         try:
             form = await queries.insert_form(
-                conn, project_id=project_id, xml_form_id=definition.schema.xml_form_id, created_by=actor.user_id
+                conn,
+                project_id=project_id,
+                xml_form_id=definition.schema.xml_form_id,
+                created_by=actor.user_id,
             )
         except asyncpg.UniqueViolationError:
-            raise Problem.already_exists("projectId, xmlFormId", f"{project_id}, {definition.schema.xml_form_id}") from None
+            raise Problem.already_exists(
+                "projectId, xmlFormId", f"{project_id}, {definition.schema.xml_form_id}"
+            ) from None
         version = await _store_version(
             conn,
             services,
@@ -339,9 +346,7 @@ async def create_draft(
         # Media carry over by file name: from the draft being replaced first, then from the published version.
         for source_id in (form.draft_version_id, form.current_version_id):
             if source_id is not None:
-                await queries.copy_attachment_blobs(
-                    conn, source_version_id=source_id, target_version_id=version.id
-                )
+                await queries.copy_attachment_blobs(conn, source_version_id=source_id, target_version_id=version.id)
         if form.draft_version_id is not None:
             await queries.delete_draft(conn, form.id, form.draft_version_id)
         await queries.set_draft(conn, form.id, version.id)
@@ -439,9 +444,7 @@ async def delete_form(services: Services, actor: Actor, project_id: int, xml_for
     async with services.pool.acquire() as conn, conn.transaction():
         form = await _authorized_form(conn, actor, project_id, xml_form_id, "form.delete")
         await queries.soft_delete_form(conn, form.id)
-        await record_audit(
-            conn, "form.delete", actor_user_id=actor.user_id, project_id=project_id, form_id=form.id
-        )
+        await record_audit(conn, "form.delete", actor_user_id=actor.user_id, project_id=project_id, form_id=form.id)
 
 
 VersionSelector = Literal["published", "draft"] | str
@@ -589,9 +592,7 @@ async def upload_attachment(
     return AttachmentOut.of(next(r for r in rows if r.name == name))
 
 
-async def clear_attachment(
-    services: Services, actor: Actor, project_id: int, xml_form_id: str, name: str
-) -> None:
+async def clear_attachment(services: Services, actor: Actor, project_id: int, xml_form_id: str, name: str) -> None:
     async with services.pool.acquire() as conn, conn.transaction():
         form = await _authorized_form(conn, actor, project_id, xml_form_id, "form.update")
         if form.draft_version_id is None:

@@ -27,14 +27,12 @@ def set_instance_version(xml: str, version: str) -> str:
 
 
 def _primary_instance_root(root: etree._Element) -> etree._Element | None:
-    for head in root:
-        if not isinstance(head.tag, str) or etree.QName(head).localname != "head":
-            continue
-        for model in head:
-            if not isinstance(model.tag, str) or etree.QName(model).localname != "model":
-                continue
-            for instance in model:
-                if isinstance(instance.tag, str) and etree.QName(instance).localname == "instance":
-                    children = [child for child in instance if isinstance(child.tag, str)]
-                    return children[0] if children else None
+    for head in _elements(root, "head"):
+        for model in _elements(head, "model"):
+            for instance in _elements(model, "instance"):
+                return next(iter(instance.iterchildren(tag=etree.Element)), None)
     return None
+
+
+def _elements(parent: etree._Element, local_name: str) -> list[etree._Element]:
+    return [child for child in parent.iterchildren(tag=etree.Element) if etree.QName(child).localname == local_name]

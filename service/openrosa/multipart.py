@@ -14,12 +14,13 @@ import msgspec
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
 from service.errors import Problem
+from service.media.store import BlobInfo, SpoolFile
 from service.submissions.xml import valid_file_name
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from service.media.store import BlobInfo, MediaStore, SpoolFile
+    from service.media.store import MediaStore
 
 __all__ = ["ReceivedFile", "ReceivedSubmission", "receive_submission"]
 
@@ -53,7 +54,7 @@ class _Limits(msgspec.Struct, frozen=True):
 
 def _boundary(content_type: str | None) -> str:
     media_type, options = parse_options_header(content_type or "")
-    boundary = options.get("boundary")
+    boundary: str | None = options.get("boundary")
     if media_type != "multipart/form-data" or not boundary:
         raise Problem.missing_multipart_field(XML_PART)
     return boundary
@@ -79,47 +80,67 @@ async def receive_submission(
     return received
 
 
+class _Sink:
+    """Routes the parser's events: the XML part and small fields to memory (capped), files to spool files."""
+
+    def __init__(self, store: MediaStore, limits: _Limits, received: ReceivedSubmission) -> None:
+        self.store = store
+        self.limits = limits
+        self.received = received
+        self.xml = bytearray()
+        self.saw_xml = False
+        self.field = bytearray()
+        self.name = ""
+        self.file: ReceivedFile | None = None
+        self.buffer: bytearray | None = None
+        self.cap = 0
+
+    def start(self, segment: MultipartSegment) -> None:
+        self.name = segment.name or ""
+        self.file, self.buffer, self.cap = None, None, 0
+        if self.name == XML_PART:
+            self.saw_xml, self.buffer, self.cap = True, self.xml, self.limits.xml_bytes
+        elif segment.filename is None:
+            self.field.clear()
+            self.buffer, self.cap = self.field, 1024
+        else:
+            self.file = _start_file(segment, self.store, self.limits, self.received)
+
+    def data(self, chunk: bytes) -> None:
+        if self.file is not None:
+            self.file.spool.write(chunk)
+        elif self.buffer is not None:
+            self.buffer += chunk
+            if len(self.buffer) > self.cap:
+                raise Problem.too_large(self.cap)
+
+    def end(self) -> None:
+        if self.file is not None:
+            self.file.info = self.file.spool.finish()
+            self.file = None
+        elif self.name == INCOMPLETE_PART:
+            self.received.incomplete = self.field.strip().lower() in {b"yes", b"true"}
+
+
 async def _parse(
     chunks: AsyncIterator[bytes], boundary: str, store: MediaStore, limits: _Limits, received: ReceivedSubmission
 ) -> None:
-    xml = bytearray()
-    saw_xml = False
-    small = bytearray()
-    current: ReceivedFile | None = None
-    target: bytearray | None = None
-    cap = 0
-    part_name = ""
+    sink = _Sink(store, limits, received)
     try:
         with PushMultipartParser(boundary, max_segment_count=limits.parts, header_charset="utf-8") as parser:
             async for chunk in chunks:
                 for event in parser.parse(chunk):
                     if isinstance(event, MultipartSegment):
-                        part_name = event.name or ""
-                        current, target, cap = None, None, 0
-                        if part_name == XML_PART:
-                            saw_xml, target, cap = True, xml, limits.xml_bytes
-                        elif event.filename is None:
-                            small.clear()
-                            target, cap = small, 1024
-                        else:
-                            current = _start_file(event, store, limits, received)
+                        sink.start(event)
                     elif event:
-                        if current is not None:
-                            current.spool.write(event)
-                        elif target is not None:
-                            target += event
-                            if len(target) > cap:
-                                raise Problem.too_large(cap)
-                    elif current is not None:
-                        current.info = current.spool.finish()
-                        current = None
-                    elif part_name == INCOMPLETE_PART:
-                        received.incomplete = small.strip().lower() in {b"yes", b"true"}
+                        sink.data(event)
+                    else:
+                        sink.end()
     except MultipartError as exc:
         raise Problem.unparseable("multipart/form-data", str(exc)) from None
-    if not saw_xml or not xml:
+    if not sink.saw_xml or not sink.xml:
         raise Problem.missing_multipart_field(XML_PART)
-    received.xml = bytes(xml)
+    received.xml = bytes(sink.xml)
 
 
 def _start_file(
@@ -132,8 +153,6 @@ def _start_file(
     previous = received.files.pop(name, None)
     if previous is not None:
         previous.spool.discard()
-    file = ReceivedFile(
-        name=name, declared_type=segment.content_type, spool=store.spool(limit=limits.file_bytes)
-    )
+    file = ReceivedFile(name=name, declared_type=segment.content_type, spool=store.spool(limit=limits.file_bytes))
     received.files[name] = file
     return file

@@ -10,25 +10,28 @@ WWW-Authenticate challenge so Collect can answer it.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from litestar import Request, Response, Router, get, post, route
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
 from service.appusers.service import actor_for_token
-from service.auth.models import Actor
 from service.auth.service import authenticate, project_verbs, require
 from service.errors import Problem
 from service.forms import service as forms
 from service.forms.collect import forms_for_collect
 from service.forms.routes import _attachment_response, _xml_response
-from service.http import Services, is_https, problem_from_exception
+from service.http import ServicesDep, is_https, problem_from_exception
 from service.submissions.service import ingest_submission
 
 from . import documents
 from .multipart import receive_submission
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from service.auth.models import Actor
 
 __all__ = ["key_router", "router"]
 
@@ -39,7 +42,7 @@ SUCCESS = "full submission upload was successful!"
 MAX_XML_PART_BYTES = 10 * 1024 * 1024
 
 
-def _openrosa_headers(services: Services) -> dict[str, str]:
+def _openrosa_headers(services: ServicesDep) -> dict[str, str]:
     return {
         "X-OpenRosa-Version": "1.0",
         "X-OpenRosa-Accept-Content-Length": str(services.settings.openrosa_accept_content_length),
@@ -53,7 +56,7 @@ def _require_openrosa_header(request: Request[Any, Any, Any]) -> None:
         raise Problem.invalid_header("X-OpenRosa-Version", value)
 
 
-async def _actor(request: Request[Any, Any, Any], services: Services, token: str | None) -> Actor:
+async def _actor(request: Request[Any, Any, Any], services: ServicesDep, token: str | None) -> Actor:
     if token is not None:
         async with services.pool.acquire() as conn:
             return await actor_for_token(conn, token)
@@ -69,13 +72,17 @@ async def _actor(request: Request[Any, Any, Any], services: Services, token: str
     return actor
 
 
-def _base_url(services: Services, project_id: int, token: str | None) -> str:
+def _base_url(services: ServicesDep, project_id: int, token: str | None) -> str:
     prefix = f"/v1/key/{token}" if token is not None else "/v1"
     return f"{services.settings.origin}{prefix}/projects/{project_id}"
 
 
 async def _form_list(
-    request: Request[Any, Any, Any], services: Services, project_id: int, token: str | None, form_id: str | None
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    project_id: int,
+    token: str | None,
+    form_id: str | None,
 ) -> Response[bytes]:
     _require_openrosa_header(request)
     actor = await _actor(request, services, token)
@@ -92,7 +99,7 @@ async def _form_list(
 
 
 async def _manifest(
-    request: Request[Any, Any, Any], services: Services, project_id: int, token: str | None, xml_form_id: str
+    request: Request[Any, Any, Any], services: ServicesDep, project_id: int, token: str | None, xml_form_id: str
 ) -> Response[bytes]:
     _require_openrosa_header(request)
     actor = await _actor(request, services, token)
@@ -107,7 +114,7 @@ async def _manifest(
 
 
 async def _form_download(
-    request: Request[Any, Any, Any], services: Services, project_id: int, token: str | None, name: str
+    request: Request[Any, Any, Any], services: ServicesDep, project_id: int, token: str | None, name: str
 ) -> Response[bytes]:
     if not name.endswith(".xml"):
         raise Problem.not_found()
@@ -117,7 +124,7 @@ async def _form_download(
 
 
 async def _submission_probe(
-    request: Request[Any, Any, Any], services: Services, project_id: int, token: str | None
+    request: Request[Any, Any, Any], services: ServicesDep, project_id: int, token: str | None
 ) -> Response[bytes]:
     _require_openrosa_header(request)
     actor = await _actor(request, services, token)
@@ -137,7 +144,7 @@ async def _body(request: Request[Any, Any, Any], limit: int) -> AsyncIterator[by
         message = await request.receive()
         if message["type"] == "http.disconnect":
             raise ClientDisconnected
-        chunk = message.get("body", b"")
+        chunk: bytes = message.get("body", b"")  # type: ignore[assignment]
         if chunk:
             total += len(chunk)
             if total > limit:
@@ -149,7 +156,7 @@ async def _body(request: Request[Any, Any, Any], limit: int) -> AsyncIterator[by
 
 async def _submit(
     request: Request[Any, Any, Any],
-    services: Services,
+    services: ServicesDep,
     project_id: int,
     token: str | None,
     device_id: str | None,
@@ -196,16 +203,17 @@ async def _submit(
 
 def handle_openrosa_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """Every failure on an OpenRosa path as an OpenRosaResponse Collect can show the enumerator."""
-    if isinstance(exc, ClientDisconnected):
-        problem = Problem(400.1, "The upload was interrupted before it finished; please send it again.")
-    else:
-        problem = problem_from_exception(exc)
+    problem: Problem | None = (
+        Problem(400.1, "The upload was interrupted before it finished; please send it again.")
+        if isinstance(exc, ClientDisconnected)
+        else problem_from_exception(exc)
+    )
     if problem is None:
-        log.exception("unhandled error on an OpenRosa path")
+        log.error("unhandled error on an OpenRosa path")
         problem = Problem(500.1, "An unknown internal problem has occurred. Please try again later.")
     elif problem.status >= 500:
         log.warning("service unavailable", extra={"reason": repr(exc.__cause__ or exc)})
-    services: Services = request.app.state["services"]
+    services: ServicesDep = request.app.state["services"]
     headers = {**_openrosa_headers(services), **problem.headers}
     if problem.status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="survey", charset="UTF-8"'
@@ -217,31 +225,39 @@ def handle_openrosa_exception(request: Request[Any, Any, Any], exc: Exception) -
     )
 
 
-DeviceId = Parameter(query="deviceID", default=None, required=False)
+DeviceId = Annotated[str | None, QueryParameter(name="deviceID", required=False)]
+FormIdFilter = Annotated[str | None, QueryParameter(name="formID", required=False)]
 
 # /v1/projects/{project_id}/… — web users (Basic over HTTPS, or Bearer).
 
 
 @get("/formList")
 async def form_list(
-    request: Request[Any, Any, Any], services: Services, project_id: int, form_id: str | None = Parameter(query="formID", default=None)
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    project_id: FromPath[int],
+    form_id: FormIdFilter = None,
 ) -> Response[bytes]:
     return await _form_list(request, services, project_id, None, form_id)
 
 
 @get("/forms/{xml_form_id:str}/manifest")
-async def manifest(request: Request[Any, Any, Any], services: Services, project_id: int, xml_form_id: str) -> Response[bytes]:
+async def manifest(
+    request: Request[Any, Any, Any], services: ServicesDep, project_id: FromPath[int], xml_form_id: FromPath[str]
+) -> Response[bytes]:
     return await _manifest(request, services, project_id, None, xml_form_id)
 
 
-@route("/submission", http_method=["HEAD", "GET"], status_code=204)
-async def submission_probe(request: Request[Any, Any, Any], services: Services, project_id: int) -> Response[bytes]:
+@route("/submission", http_method=["HEAD", "GET"])
+async def submission_probe(
+    request: Request[Any, Any, Any], services: ServicesDep, project_id: FromPath[int]
+) -> Response[bytes]:
     return await _submission_probe(request, services, project_id, None)
 
 
 @post("/submission", status_code=201, request_max_body_size=None)
 async def submission(
-    request: Request[Any, Any, Any], services: Services, project_id: int, device_id: str | None = DeviceId
+    request: Request[Any, Any, Any], services: ServicesDep, project_id: FromPath[int], device_id: DeviceId = None
 ) -> Response[bytes]:
     return await _submit(request, services, project_id, None, device_id)
 
@@ -259,40 +275,53 @@ router = Router(
 @get("/formList")
 async def key_form_list(
     request: Request[Any, Any, Any],
-    services: Services,
-    token: str,
-    project_id: int,
-    form_id: str | None = Parameter(query="formID", default=None),
+    services: ServicesDep,
+    token: FromPath[str],
+    project_id: FromPath[int],
+    form_id: FormIdFilter = None,
 ) -> Response[bytes]:
     return await _form_list(request, services, project_id, token, form_id)
 
 
 @get("/forms/{name:str}")
 async def key_form_download(
-    request: Request[Any, Any, Any], services: Services, token: str, project_id: int, name: str
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    token: FromPath[str],
+    project_id: FromPath[int],
+    name: FromPath[str],
 ) -> Response[bytes]:
     return await _form_download(request, services, project_id, token, name)
 
 
 @get("/forms/{xml_form_id:str}/manifest")
 async def key_manifest(
-    request: Request[Any, Any, Any], services: Services, token: str, project_id: int, xml_form_id: str
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    token: FromPath[str],
+    project_id: FromPath[int],
+    xml_form_id: FromPath[str],
 ) -> Response[bytes]:
     return await _manifest(request, services, project_id, token, xml_form_id)
 
 
 @get("/forms/{xml_form_id:str}/attachments/{name:str}")
 async def key_attachment(
-    request: Request[Any, Any, Any], services: Services, token: str, project_id: int, xml_form_id: str, name: str
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    token: FromPath[str],
+    project_id: FromPath[int],
+    xml_form_id: FromPath[str],
+    name: FromPath[str],
 ) -> Response[bytes] | Stream:
     async with services.pool.acquire() as conn:
         actor = await actor_for_token(conn, token)
     return await _attachment_response(request, services, actor, project_id, xml_form_id, name, "published")
 
 
-@route("/submission", http_method=["HEAD", "GET"], status_code=204)
+@route("/submission", http_method=["HEAD", "GET"])
 async def key_submission_probe(
-    request: Request[Any, Any, Any], services: Services, token: str, project_id: int
+    request: Request[Any, Any, Any], services: ServicesDep, token: FromPath[str], project_id: FromPath[int]
 ) -> Response[bytes]:
     return await _submission_probe(request, services, project_id, token)
 
@@ -300,10 +329,10 @@ async def key_submission_probe(
 @post("/submission", status_code=201, request_max_body_size=None)
 async def key_submission(
     request: Request[Any, Any, Any],
-    services: Services,
-    token: str,
-    project_id: int,
-    device_id: str | None = DeviceId,
+    services: ServicesDep,
+    token: FromPath[str],
+    project_id: FromPath[int],
+    device_id: DeviceId = None,
 ) -> Response[bytes]:
     return await _submit(request, services, project_id, token, device_id)
 

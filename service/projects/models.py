@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime  # noqa: TC003 - msgspec needs the type at runtime
+from datetime import datetime
 
 import msgspec
 
-from service.auth.models import Role  # noqa: TC001 - msgspec needs the type at runtime
+from service.auth.models import Role
 from service.structs import Input, Output
 
 __all__ = ["AssignmentIn", "AssignmentOut", "ProjectCreateIn", "ProjectOut", "ProjectRow", "ProjectUpdateIn"]

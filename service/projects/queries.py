@@ -24,9 +24,7 @@ _COLUMNS = "id, name, description, archived, created_at, updated_at"
 
 
 async def get_project(conn: Connection, project_id: int) -> ProjectRow | None:
-    row = await conn.fetchrow(
-        f"select {_COLUMNS} from projects where id = $1 and deleted_at is null", project_id
-    )
+    row = await conn.fetchrow(f"select {_COLUMNS} from projects where id = $1 and deleted_at is null", project_id)
     return ProjectRow(**row) if row else None
 
 

@@ -9,11 +9,13 @@ from service.auth.service import ALL_VERBS, project_verbs, require
 from service.errors import Problem
 
 from . import queries
-from .models import AssignmentOut, ProjectOut, ProjectRow
+from .models import ProjectOut
 
 if TYPE_CHECKING:
     from service.auth.models import Actor, Role
     from service.db.pool import Connection, Pool
+
+    from .models import AssignmentOut, ProjectRow
 
 __all__ = [
     "authorize_project",

@@ -96,9 +96,7 @@ async def insert_version(conn: Connection, version: NewVersion, submission_id: i
     return (row["id"], row["submission_id"]) if row else None
 
 
-async def insert_submission(
-    conn: Connection, submission: NewSubmission, *, expected: int, present: int
-) -> None:
+async def insert_submission(conn: Connection, submission: NewSubmission, *, expected: int, present: int) -> None:
     lat, lon, alt, acc = submission.geopoint or (None, None, None, None)
     await conn.execute(
         """insert into submissions

@@ -129,7 +129,7 @@ async def _parse(xml: bytes) -> SubmissionFacts:
 
 
 def _expected_files(files: list[tuple[str, str]], target: SubmissionTarget) -> _Expected:
-    names = []
+    names: list[tuple[str, str | None]] = []
     images = set()
     for name, path in files:
         if not valid_file_name(name):
@@ -141,9 +141,7 @@ def _expected_files(files: list[tuple[str, str]], target: SubmissionTarget) -> _
     return _Expected(names=names, images=frozenset(images))
 
 
-async def _store_files(
-    services: Services, received: ReceivedSubmission, expected: _Expected
-) -> dict[str, _Stored]:
+async def _store_files(services: Services, received: ReceivedSubmission, expected: _Expected) -> dict[str, _Stored]:
     """Check and store the parts the XML references; ignore the rest (Collect sends the whole folder)."""
     wanted = [received.files[name] for name, _ in expected.names if name in received.files]
     checks = [_content_type(services, file, file.name in expected.images) for file in wanted]

@@ -91,7 +91,7 @@ def parse_submission(xml: bytes) -> SubmissionFacts:
         tree = etree.fromstring(xml, _PARSER).getroottree()
     except etree.XMLSyntaxError as exc:
         raise SubmissionXmlError(f"The submission is not well-formed XML ({exc.msg}).") from None
-    if tree.docinfo.doctype:
+    if tree.docinfo.doctype:  # type: ignore[union-attr]  # lxml-stubs lacks DocInfo.doctype
         raise SubmissionXmlError("The submission contains a DOCTYPE, which is not allowed.")
     root = tree.getroot()
     form_id = (root.get("id") or "").strip()
@@ -99,7 +99,7 @@ def parse_submission(xml: bytes) -> SubmissionFacts:
         raise SubmissionXmlError("The submission has no form id on its root element.")
     version = root.get("version")
     if version is None:
-        version = next((v for k, v in root.attrib.items() if _local(k) == "version"), "")
+        version = next((str(v) for k, v in root.attrib.items() if _local(k) == "version"), "")
     meta = _child(root, "meta")
     instance_id = _text(_child(meta, "instanceID")) if meta is not None else None
     if instance_id is None:
