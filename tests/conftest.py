@@ -97,11 +97,14 @@ ADMIN_PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-async def admin_headers(client: AsyncTestClient[Litestar]) -> dict[str, str]:
-    """Bearer headers of a fresh admin, created through the service layer and logged in over HTTP."""
+async def admin_headers(client: AsyncTestClient[Litestar], services: Services) -> dict[str, str]:
+    """Bearer headers of a fresh admin, created through the service layer and logged in over HTTP.
+
+    The test client runs the app in its own event loop, so tests reach the database through `services`
+    (their own pool on the same database), never through the app's state.
+    """
     from service.auth.service import create_user
 
-    services: Services = client.app.state["services"]
     await create_user(services.pool, services.passwords, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, is_admin=True)
     response = await client.post("/v1/sessions", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     assert response.status_code == 200, response.text
@@ -111,10 +114,9 @@ async def admin_headers(client: AsyncTestClient[Litestar]) -> dict[str, str]:
 USER_PASSWORD = "another long secret"
 
 
-async def user_headers(client: AsyncTestClient[Litestar], email: str, password: str = USER_PASSWORD) -> dict[str, str]:
+async def user_headers(services: Services, email: str, password: str = USER_PASSWORD) -> dict[str, str]:
     from service.auth.service import create_user, login
 
-    services: Services = client.app.state["services"]
     await create_user(services.pool, services.passwords, email=email, password=password)
     session = await login(services.pool, services.passwords, email=email, password=password, ttl_s=3600)
     return {"Authorization": f"Bearer {session.token}"}

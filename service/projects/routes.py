@@ -19,7 +19,7 @@ async def list_projects(services: ServicesDep, actor: ActorDep) -> list[ProjectO
     return await service.list_projects(services.pool, actor)
 
 
-@post("/")
+@post("/", status_code=200)
 async def create_project(services: ServicesDep, actor: ActorDep, data: JSONBody[ProjectCreateIn]) -> ProjectOut:
     return await service.create_project(services.pool, actor, name=data.name, description=data.description)
 
