@@ -275,6 +275,8 @@ def _convert(job: _Job) -> _Outcome:
     settings.update(form_id=form_id, version=version)
     definition = {name: getattr(workbook, name) for name in DefinitionData.__slots__}
     definition["settings"] = [settings]
+    # pyxform checks the settings rows against the sheet's header row; the filled-in columns join it.
+    definition["settings_header"] = [dict.fromkeys(settings)]
     definition["fallback_form_name"] = form_id
     pyxform_warnings: list[str] = []
     try:

@@ -102,14 +102,14 @@ async def create_form(
     )
 
 
-@get("/{name:str}", media_type="application/json")
+@get("/{name:str}")
 async def get_form(
     request: Request[Any, Any, Any],
     services: ServicesDep,
     actor: ActorDep,
     project_id: FromPath[int],
     name: FromPath[str],
-) -> Any:
+) -> Response[Any] | Stream:
     if name.endswith(".xml"):
         xml, md5 = await service.read_form_xml(services, actor, project_id, name[:-4])
         return _xml_response(xml, md5, request)
@@ -120,7 +120,7 @@ async def get_form(
             if source_type != expected_type:
                 raise Problem.not_found("form source")
             return _download(content_type, stream, f"{xml_form_id}{suffix}")
-    return await service.get_form(services, actor, project_id, name)
+    return Response(content=await service.get_form(services, actor, project_id, name))
 
 
 @patch("/{xml_form_id:str}")
@@ -156,7 +156,7 @@ async def list_versions(
     return await service.list_versions(services, actor, project_id, xml_form_id)
 
 
-@get("/{xml_form_id:str}/versions/{version:str}", media_type="application/json")
+@get("/{xml_form_id:str}/versions/{version:str}")
 async def get_version(
     request: Request[Any, Any, Any],
     services: ServicesDep,
@@ -164,7 +164,7 @@ async def get_version(
     project_id: FromPath[int],
     xml_form_id: FromPath[str],
     version: FromPath[str],
-) -> Any:
+) -> Response[Any] | Stream:
     if version.endswith(".xml"):
         xml, md5 = await service.read_form_xml(services, actor, project_id, xml_form_id, version[:-4])
         return _xml_response(xml, md5, request)
@@ -176,7 +176,7 @@ async def get_version(
     versions = await service.list_versions(services, actor, project_id, xml_form_id)
     for found in versions:
         if found.version == version:
-            return found
+            return Response(content=found)
     raise Problem.not_found("form version")
 
 
@@ -195,7 +195,7 @@ async def get_attachment(
     project_id: FromPath[int],
     xml_form_id: FromPath[str],
     name: FromPath[str],
-) -> Any:
+) -> Response[Any] | Stream:
     return await _attachment_response(request, services, actor, project_id, xml_form_id, name, "published")
 
 
@@ -299,7 +299,7 @@ async def get_draft_attachment(
     project_id: FromPath[int],
     xml_form_id: FromPath[str],
     name: FromPath[str],
-) -> Any:
+) -> Response[Any] | Stream:
     return await _attachment_response(request, services, actor, project_id, xml_form_id, name, "draft")
 
 

@@ -543,13 +543,13 @@ async def read_attachment(
 def _attachment_content_type(name: str, sniffed: str) -> str:
     lowered = name.lower()
     if lowered.endswith(".csv"):
-        return "text/csv; charset=utf-8"
+        return "text/csv"
     if lowered.endswith(".geojson"):
         return "application/geo+json"
     if lowered.endswith(".xml"):
-        return "text/xml; charset=utf-8"
+        return "text/xml"
     if sniffed == "text/plain":
-        return "text/plain; charset=utf-8"
+        return "text/plain"
     return sniffed
 
 

@@ -37,7 +37,8 @@ __all__ = ["key_router", "router"]
 
 log = logging.getLogger(__name__)
 
-TEXT_XML = "text/xml; charset=utf-8"
+# Litestar appends "; charset=utf-8" to text types itself.
+TEXT_XML = "text/xml"
 SUCCESS = "full submission upload was successful!"
 MAX_XML_PART_BYTES = 10 * 1024 * 1024
 

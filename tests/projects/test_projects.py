@@ -58,9 +58,7 @@ async def test_roles_limit_what_users_see_and_do(
         headers=admin_headers,
     )
     assert bad_area.status_code == 400
-    bad_role = await client.post(
-        f"/v1/projects/{project['id']}/assignments/owner/{me['id']}", headers=admin_headers
-    )
+    bad_role = await client.post(f"/v1/projects/{project['id']}/assignments/owner/{me['id']}", headers=admin_headers)
     assert bad_role.status_code == 400
     removed = await client.delete(
         f"/v1/projects/{project['id']}/assignments/supervisor/{me['id']}", headers=admin_headers

@@ -16,10 +16,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def xlsx(
-    survey: Sequence[Sequence[str | int | None]],
+    survey: Sequence[Sequence[str | None]] | Sequence[Sequence[str | int | None]],
     *,
-    settings: Sequence[Sequence[str | int | None]] | None = None,
-    choices: Sequence[Sequence[str | int | None]] | None = None,
+    settings: Sequence[Sequence[str | None]] | Sequence[Sequence[str | int | None]] | None = None,
+    choices: Sequence[Sequence[str | None]] | Sequence[Sequence[str | int | None]] | None = None,
     form_id: str | None = "test_form",
     version: str | None = "1",
 ) -> bytes:
