@@ -38,7 +38,7 @@ def submission_xml(
 ) -> bytes:
     """An instance of the SIMPLE_SURVEY test form (tests/support/xlsform.py)."""
     instance_id = instance_id or new_instance_id()
-    front, roof = (list(photos) + [None, None])[:2]
+    front, roof = ([*list(photos), None, None])[:2]
     deprecated = f"<deprecatedID>{deprecated_id}</deprecatedID>" if deprecated_id else ""
     return (
         f'<data id="{form_id}" version="{version}" {_NAMESPACES}>'
