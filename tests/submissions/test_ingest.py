@@ -135,7 +135,8 @@ async def test_edit_keeps_the_old_version_and_carries_files(services: Services, 
     assert (edited.outcome, edited.submission_id, edited.present) == ("edited", first.submission_id, 2)
     versions = await fetch(
         services,
-        "select instance_id, deprecated_id, is_current, answers->'hh_size' as size from submission_versions order by id",
+        "select instance_id, deprecated_id, is_current, answers->'hh_size' as size "
+        "from submission_versions order by id",
     )
     assert [(v["instance_id"], v["deprecated_id"], v["is_current"], v["size"]) for v in versions] == [
         (original, None, False, 4),
