@@ -138,7 +138,7 @@ def problem_response(problem: Problem) -> Response[bytes]:
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     problem = problem_from_exception(exc)
     if problem is None:
-        log.error("unhandled error", extra={"method": request.method})
+        log.error("unhandled error", extra={"method": request.method}, exc_info=exc)
         problem = Problem(500.1, "An unknown internal problem has occurred. Please try again later.")
     elif problem.status >= 500:
         log.warning("service unavailable", extra={"reason": repr(exc.__cause__ or exc)})

@@ -20,6 +20,12 @@ __all__ = ["Settings", "SettingsError"]
 _SECRET_FIELDS = frozenset({"database_url", "s3_secret_access_key", "admin_password"})
 
 
+def _decode_setting(kind: type, value: object) -> object:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(kind)
+
+
 class SettingsError(ValueError):
     """An environment variable has a value the service cannot use; the message names the variable."""
 
@@ -107,7 +113,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             if value is not None and value != "":
                 raw[name] = value
         try:
-            return msgspec.convert(raw, cls, strict=False)
+            return msgspec.convert(raw, cls, strict=False, dec_hook=_decode_setting)
         except msgspec.ValidationError as exc:
             # msgspec names the field as `$.field`; report the environment variable instead.
             message = str(exc)

@@ -119,7 +119,7 @@ class _Sink:
             self.file.info = self.file.spool.finish()
             self.file = None
         elif self.name == INCOMPLETE_PART:
-            self.received.incomplete = self.field.strip().lower() in {b"yes", b"true"}
+            self.received.incomplete = bytes(self.field).strip().lower() in {b"yes", b"true"}
 
 
 async def _parse(

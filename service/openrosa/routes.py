@@ -210,7 +210,7 @@ def handle_openrosa_exception(request: Request[Any, Any, Any], exc: Exception) -
         else problem_from_exception(exc)
     )
     if problem is None:
-        log.error("unhandled error on an OpenRosa path")
+        log.error("unhandled error on an OpenRosa path", exc_info=exc)
         problem = Problem(500.1, "An unknown internal problem has occurred. Please try again later.")
     elif problem.status >= 500:
         log.warning("service unavailable", extra={"reason": repr(exc.__cause__ or exc)})

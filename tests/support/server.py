@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from pathlib import Path
+
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
-    from pathlib import Path
 
 __all__ = ["LiveServer", "free_port", "live_server"]
 
@@ -28,10 +29,14 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], url: str, log_path: Path, media_root: Path) -> None:
         self.process = process
         self.url = url
         self.log_path = log_path
+        self.media_root = media_root
+
+    def spool_files(self) -> list[Path]:
+        return list(self.media_root.glob(".spool/*.part"))
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -76,7 +81,7 @@ def live_server(
         process = subprocess.Popen(
             [sys.executable, "-m", "service", "serve"], env=child_env, stdout=log, stderr=subprocess.STDOUT
         )
-    server = LiveServer(process, f"http://127.0.0.1:{port}", log_path)
+    server = LiveServer(process, f"http://127.0.0.1:{port}", log_path, Path(child_env["MEDIA_ROOT"]))
     try:
         _wait_ready(server)
         yield server
