@@ -10,11 +10,13 @@ import pytest
 
 from tests.support.collect import collect_headers, multipart_body, with_device_id
 from tests.support.db import create_database, drop_database, with_database
-from tests.support.server import LiveServer, live_server
+from tests.support.server import live_server
 from tests.support.xlsform import SIMPLE_SURVEY, XLSX, xlsx
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+
+    from tests.support.server import LiveServer
 
 ADMIN = {"email": "admin@example.org", "password": "correct horse battery"}
 

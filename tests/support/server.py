@@ -9,11 +9,10 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
-
-from pathlib import Path
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
