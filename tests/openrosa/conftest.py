@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -65,17 +66,27 @@ class Collect:
         )
 
 
-@pytest.fixture(scope="module")
-def admin(server: LiveServer) -> Iterator[httpx.Client]:
-    client = httpx.Client(base_url=server.url, timeout=30)
+def admin_client(server_url: str) -> httpx.Client:
+    client = httpx.Client(base_url=server_url, timeout=30)
     token = client.post("/v1/sessions", json=ADMIN).json()["token"]
     client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+@pytest.fixture(scope="module")
+def admin(server: LiveServer) -> Iterator[httpx.Client]:
+    client = admin_client(server.url)
     yield client
     client.close()
 
 
 @pytest.fixture(scope="module")
 def project(admin: httpx.Client) -> int:
+    return create_project(admin)
+
+
+def create_project(admin: httpx.Client) -> int:
+    """A project with the household form (published) and a form with a media file."""
     project_id = int(admin.post("/v1/projects", json={"name": "Wire tests"}).json()["id"])
     form = admin.post(
         f"/v1/projects/{project_id}/forms?publish=true&ignoreWarnings=true",
@@ -101,6 +112,19 @@ def project(admin: httpx.Client) -> int:
     assert uploaded.status_code == 200, uploaded.text
     assert admin.post(f"/v1/projects/{project_id}/forms/with_media/draft/publish").status_code == 200
     return project_id
+
+
+def query(database_url: str, sql: str, *args: object) -> list[dict[str, Any]]:
+    """Read the server's database directly, to check what a request did or did not store."""
+
+    async def run() -> list[dict[str, Any]]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return [dict(row) for row in await conn.fetch(sql, *args)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
 
 
 def make_app_user(admin: httpx.Client, project: int, name: str, forms: list[str]) -> dict[str, Any]:
