@@ -96,10 +96,12 @@ def test_crash_after_files_are_written_before_commit(fresh_database: str, tmp_pa
     keys = [blob_key(hashlib.sha256(data).hexdigest()) for _, data in photos]
     assert all((tmp_path / "media" / key).is_file() for key in keys)
     before = len(list((tmp_path / "media" / "blobs").glob("*/*/*")))
-    with live_server(database_url=fresh_database, tmp_path=tmp_path, port=port) as server:
-        with Collect(key_url(server.url, user["token"], project)) as phone:
-            assert phone.submit(xml, photos).status_code == 201
-            assert phone.submit(xml, photos).status_code == 201
+    with (
+        live_server(database_url=fresh_database, tmp_path=tmp_path, port=port) as server,
+        Collect(key_url(server.url, user["token"], project)) as phone,
+    ):
+        assert phone.submit(xml, photos).status_code == 201
+        assert phone.submit(xml, photos).status_code == 201
     [stored] = submissions(fresh_database, instance)
     assert (stored["attachments_expected"], stored["attachments_present"]) == (2, 2)
     assert len(submissions(fresh_database, earlier)) == 1
