@@ -1,4 +1,4 @@
-"""The `survey` command: serve | migrate | create-admin. Thin: parse arguments, call the functions that do it."""
+"""The `survey` command: serve | migrate | create-admin | app-user. Thin: parse arguments, call the functions."""
 
 from __future__ import annotations
 
@@ -117,6 +117,37 @@ def _create_admin(settings: Settings, email: str, password_stdin: bool) -> int:
     return 0
 
 
+def _app_user(settings: Settings, project: int, name: str, forms: list[str], png: str | None) -> int:
+    """Create an app user and print its Collect server URL and QR code (shown once; only a hash is kept)."""
+    import segno
+
+    from service.appusers.qr import qr_png
+    from service.appusers.service import create_app_user
+    from service.bootstrap import SYSTEM
+    from service.runtime import open_services
+
+    async def run() -> tuple[str, str]:
+        async with open_services(settings.with_changes(db_pool_min=1, db_pool_max=2)) as services:
+            created = await create_app_user(
+                services.pool, SYSTEM, project, display_name=name, forms=forms, origin=settings.origin
+            )
+        assert created.server_url is not None
+        assert created.qr_payload is not None
+        return created.server_url, created.qr_payload
+
+    with ExitStack() as stack:
+        settings = _database(stack, settings)
+        asyncio.run(_migrate(settings))
+        server_url, payload = asyncio.run(run())
+    print(f"Collect server URL (keep it secret): {server_url}")  # noqa: T201
+    if png:
+        with open(png, "wb") as handle:  # noqa: PTH123 - a path the operator typed
+            handle.write(qr_png(payload))
+        print(f"QR code written to {png}")  # noqa: T201
+    segno.make(payload, error="m").terminal(compact=True)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="survey", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -125,6 +156,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     admin = commands.add_parser("create-admin", help="create an admin account")
     admin.add_argument("--email", required=True)
     admin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    app_user = commands.add_parser("app-user", help="create a Collect app user and print its QR code")
+    app_user.add_argument("--project", type=int, default=1)
+    app_user.add_argument("--name", required=True)
+    app_user.add_argument("--form", action="append", default=[], help="xmlFormId to give access to (repeatable)")
+    app_user.add_argument("--png", help="also write the QR code to this PNG file")
     args = parser.parse_args(argv)
 
     try:
@@ -140,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(settings)
         if args.command == "migrate":
             return _run_migrate(settings)
+        if args.command == "app-user":
+            return _app_user(settings, args.project, args.name, args.form, args.png)
         return _create_admin(settings, args.email, args.password_stdin)
     except MigrationError as exc:
         print(f"survey: cannot start: {exc}", file=sys.stderr)  # noqa: T201

@@ -28,7 +28,8 @@ request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", d
 
 _encode = msgspec.json.Encoder(enc_hook=str).encode
 _STANDARD_ATTRS = frozenset(
-    logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys() | {"message", "asctime", "taskName"}
+    logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys()
+    | {"message", "asctime", "taskName", "color_message"}  # uvicorn's ANSI-coloured copy of the message
 )
 _KEY_PATH = re.compile(r"/key/[^/]+")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
