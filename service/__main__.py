@@ -67,12 +67,29 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _prepare_in_child(settings: Settings) -> None:
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        asyncio.run(_prepare(settings))
+    except MigrationError as exc:
+        print(f"survey: cannot start: {exc}", file=sys.stderr)  # noqa: T201
+        sys.exit(2)
+
+
 def _serve(settings: Settings) -> int:
+    import multiprocessing
+
     import uvicorn
 
     with ExitStack() as stack:
         settings = _database(stack, settings)
-        asyncio.run(_prepare(settings))
+        # Migrations and first-start set-up run in a child process, so this supervisor never holds the app,
+        # pyxform or a connection pool in memory while the workers serve.
+        preparation = multiprocessing.get_context("spawn").Process(target=_prepare_in_child, args=(settings,))
+        preparation.start()
+        preparation.join()
+        if preparation.exitcode != 0:
+            return preparation.exitcode or 1
         # SIGTERM unwinds like Ctrl-C so the embedded database is stopped too.
         signal.signal(signal.SIGTERM, _interrupt)
         with suppress(KeyboardInterrupt):

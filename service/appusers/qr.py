@@ -7,7 +7,6 @@ import io
 import zlib
 
 import msgspec
-import segno
 
 __all__ = ["collect_settings_payload", "decode_payload", "qr_png"]
 
@@ -32,6 +31,8 @@ def decode_payload(payload: str) -> dict[str, object]:
 
 
 def qr_png(payload: str, *, scale: int = 6) -> bytes:
+    import segno  # only the few requests that draw a QR code pay for it
+
     buffer = io.BytesIO()
     segno.make(payload, error="m", micro=False).save(buffer, kind="png", scale=scale, border=4)
     return buffer.getvalue()

@@ -1,10 +1,10 @@
 """XLSForm → XForm conversion with pyxform, and ODK Validate, isolated in child processes.
 
 Why a process per conversion: pyxform is pure-Python CPU work (50 ms to seconds, holding the GIL) that parses
-untrusted zip/XML, and Validate is a JVM. A child process (forked from a forkserver that already imported
-pyxform, so start-up costs milliseconds, not the 0.3 s import) gets an address-space limit and a wall-clock
+untrusted zip/XML, and Validate is a JVM. A fresh child process gets an address-space limit and a wall-clock
 deadline after which it is killed — a hostile workbook can burn at most one child, never the server. Uploads
-are rare, so isolation is worth more here than reusing warm workers.
+are rare, so isolation is worth more than warm workers: a spawned child costs ~0.3 s of imports per upload,
+whereas a forkserver or pool with pyxform preloaded would keep ~45 MB resident in every app process forever.
 
 Errors come back as `FormProblem`s naming the sheet, row and column where a form author should look.
 """
@@ -111,8 +111,7 @@ class FormConverter:
         self._java = None if validate == "off" else (java_path or shutil.which("java"))
         if validate == "on" and self._java is None:
             raise RuntimeError("FORM_VALIDATE=on but no java executable was found")
-        self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["pyxform.xls2xform", "service.forms.convert"])
+        self._context = multiprocessing.get_context("spawn")
         self._children: set[multiprocessing.process.BaseProcess] = set()
 
     @property

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .local import LocalStore
-from .s3 import S3Store
 from .store import BlobInfo, MediaStore, SpoolFile, StoreUnavailable, TooLarge
 
 if TYPE_CHECKING:
@@ -15,7 +14,6 @@ __all__ = [
     "BlobInfo",
     "LocalStore",
     "MediaStore",
-    "S3Store",
     "SpoolFile",
     "StoreUnavailable",
     "TooLarge",
@@ -25,6 +23,9 @@ __all__ = [
 
 def open_store(settings: Settings) -> MediaStore:
     if settings.media_backend == "s3":
+        # boto3 costs ~25 MB per process; only S3 deployments pay for it.
+        from .s3 import S3Store
+
         return S3Store(
             bucket=settings.s3_bucket,
             spool_dir=settings.media_root / ".spool",

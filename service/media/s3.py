@@ -8,7 +8,9 @@ uploads for big files on its own). Object keys never contain user-supplied names
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -47,6 +49,8 @@ class S3Store:
         self.spool_dir = spool_dir.resolve()
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         session = boto3.session.Session()
+        # S3 calls wait on the network; a pool as wide as the connection pool keeps them off asyncio's small one.
+        self._io = ThreadPoolExecutor(max_workers=16, thread_name_prefix="media-s3")
         self._client: S3Client = session.client(
             "s3",
             endpoint_url=endpoint_url,
@@ -108,11 +112,13 @@ class S3Store:
             raise StoreUnavailable(f"bucket {self.bucket} does not exist") from None
 
     async def close(self) -> None:
+        self._io.shutdown(wait=True)
         self._client.close()
 
     async def _call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return await asyncio.to_thread(function, *args, **kwargs)
+            call = functools.partial(function, *args, **kwargs)
+            return await asyncio.get_running_loop().run_in_executor(self._io, call)
         except ClientError as exc:
             error = exc.response.get("Error", {})
             code = str(error.get("Code", ""))
