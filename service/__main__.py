@@ -11,12 +11,11 @@ import sys
 from contextlib import ExitStack, suppress
 from typing import TYPE_CHECKING
 
-import asyncpg
-
 from service.db.embedded import embedded_postgres
-from service.db.migrate import MigrationError, default_migrations_dir, load_migrations, migrate
+from service.db.migrate import MigrationError, migrate_url
 from service.logs import configure_logging
 from service.settings import Settings, SettingsError
+from service.startup import prepare_in_child
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -34,46 +33,8 @@ def _database(stack: ExitStack, settings: Settings) -> Settings:
     return settings.with_changes(database_url=url)
 
 
-async def _migrate(settings: Settings) -> list[int]:
-    assert settings.database_url is not None
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        return await migrate(conn, load_migrations(default_migrations_dir()))
-    finally:
-        await conn.close()
-
-
-async def _prepare(settings: Settings) -> None:
-    from service.bootstrap import bootstrap
-    from service.runtime import open_services
-
-    await _migrate(settings)
-    async with open_services(settings.with_changes(db_pool_min=1, db_pool_max=2)) as services:
-        admin, project_id, published = await bootstrap(services)
-    origin = settings.origin
-    lines = [
-        f"Survey service at {origin}  (API docs: {origin}/docs)",
-        f"Default project: {origin}/v1/projects/{project_id}",
-        f"Admin login: {admin.email}" + (f"  password: {admin.password}" if admin.password else ""),
-    ]
-    if published:
-        lines.append(f"Published example forms: {', '.join(published)}")
-    width = max(len(line) for line in lines)
-    # The login is printed to the terminal, not written to the (possibly shipped) JSON log.
-    print("\n" + "=" * width, *lines, "=" * width + "\n", sep="\n", flush=True)  # noqa: T201
-
-
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def _prepare_in_child(settings: Settings) -> None:
-    configure_logging(settings.log_level, settings.log_format)
-    try:
-        asyncio.run(_prepare(settings))
-    except MigrationError as exc:
-        print(f"survey: cannot start: {exc}", file=sys.stderr)  # noqa: T201
-        sys.exit(2)
 
 
 def _serve(settings: Settings) -> int:
@@ -85,7 +46,7 @@ def _serve(settings: Settings) -> int:
         settings = _database(stack, settings)
         # Migrations and first-start set-up run in a child process, so this supervisor never holds the app,
         # pyxform or a connection pool in memory while the workers serve.
-        preparation = multiprocessing.get_context("spawn").Process(target=_prepare_in_child, args=(settings,))
+        preparation = multiprocessing.get_context("spawn").Process(target=prepare_in_child, args=(settings,))
         preparation.start()
         preparation.join()
         if preparation.exitcode != 0:
@@ -111,7 +72,7 @@ def _serve(settings: Settings) -> int:
 def _run_migrate(settings: Settings) -> int:
     with ExitStack() as stack:
         settings = _database(stack, settings)
-        applied = asyncio.run(_migrate(settings))
+        applied = asyncio.run(migrate_url(settings.database_url))
     print(f"applied migrations: {applied}" if applied else "database is up to date")  # noqa: T201
     return 0
 
@@ -128,7 +89,7 @@ def _create_admin(settings: Settings, email: str, password_stdin: bool) -> int:
 
     with ExitStack() as stack:
         settings = _database(stack, settings)
-        asyncio.run(_migrate(settings))
+        asyncio.run(migrate_url(settings.database_url))
         asyncio.run(run())
     print(f"created admin {email}")  # noqa: T201
     return 0
@@ -154,7 +115,7 @@ def _app_user(settings: Settings, project: int, name: str, forms: list[str], png
 
     with ExitStack() as stack:
         settings = _database(stack, settings)
-        asyncio.run(_migrate(settings))
+        asyncio.run(migrate_url(settings.database_url))
         server_url, payload = asyncio.run(run())
     print(f"Collect server URL (keep it secret): {server_url}")  # noqa: T201
     if png:

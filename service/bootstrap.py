@@ -18,6 +18,7 @@ import msgspec
 from service.auth import queries as auth_queries
 from service.auth.models import Actor
 from service.auth.service import create_user
+from service.db.migrate import migrate_url
 from service.errors import Problem
 from service.forms import service as forms
 from service.projects.service import ensure_default_project
@@ -26,8 +27,17 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from service.http import Services
+    from service.settings import Settings
 
-__all__ = ["AdminLogin", "SYSTEM", "ensure_admin", "ensure_example_forms", "EXAMPLE_FORMS_DIR"]
+__all__ = [
+    "EXAMPLE_FORMS_DIR",
+    "SYSTEM",
+    "AdminLogin",
+    "bootstrap",
+    "ensure_admin",
+    "ensure_example_forms",
+    "prepare",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +56,7 @@ class AdminLogin(msgspec.Struct, frozen=True):
 async def ensure_admin(services: Services, *, email: str | None, password: str | None) -> AdminLogin:
     """Make sure an admin exists. ADMIN_EMAIL/ADMIN_PASSWORD win; otherwise generate once and remember."""
     saved = services.settings.data_dir / "admin-login.txt"
+    generated = False
     if email is None:
         async with services.pool.acquire() as conn:
             if await auth_queries.count_admins(conn):
@@ -57,6 +68,7 @@ async def ensure_admin(services: Services, *, email: str | None, password: str |
         email = DEFAULT_ADMIN_EMAIL
         if password is None:
             password = secrets.token_urlsafe(12)
+            generated = True
             _remember(saved, email, password)
     async with services.pool.acquire() as conn:
         user = await auth_queries.user_by_email(conn, email.strip().lower())
@@ -75,7 +87,7 @@ async def ensure_admin(services: Services, *, email: str | None, password: str |
             await conn.execute("update users set is_admin = true where id = $1", user.id)
         if password is not None and not await services.passwords.verify(user.password_hash, password):
             await auth_queries.set_password_hash(conn, user.id, await services.passwords.hash(password))
-    return AdminLogin(email=user.email, password=password, created=False)
+    return AdminLogin(email=user.email, password=password if generated else None, created=False)
 
 
 def _remember(path: Path, email: str, password: str) -> None:
@@ -152,3 +164,23 @@ async def bootstrap(services: Services) -> tuple[AdminLogin, int, list[str]]:
     project_id = await ensure_default_project(services.pool, "Rà soát hộ nghèo 2023 (mặc định)")
     published = await ensure_example_forms(services, project_id) if settings.load_example_form else []
     return admin, project_id, published
+
+
+async def prepare(settings: Settings) -> None:
+    """Migrate, set up on first start, and print where the service is and how to log in."""
+    from service.runtime import open_services
+
+    await migrate_url(settings.database_url)
+    async with open_services(settings.with_changes(db_pool_min=1, db_pool_max=2)) as services:
+        admin, project_id, published = await bootstrap(services)
+    origin = settings.origin
+    lines = [
+        f"Survey service at {origin}  (API docs: {origin}/docs)",
+        f"Default project: {origin}/v1/projects/{project_id}",
+        f"Admin login: {admin.email}" + (f"  password: {admin.password}" if admin.password else ""),
+    ]
+    if published:
+        lines.append(f"Published example forms: {', '.join(published)}")
+    width = max(len(line) for line in lines)
+    # The login goes to the terminal, not into the (possibly shipped) JSON log.
+    print("\n" + "=" * width, *lines, "=" * width + "\n", sep="\n", flush=True)  # noqa: T201

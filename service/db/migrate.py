@@ -20,7 +20,7 @@ import asyncpg
 if TYPE_CHECKING:
     from .pool import Connection
 
-__all__ = ["Migration", "MigrationError", "default_migrations_dir", "load_migrations", "migrate"]
+__all__ = ["Migration", "MigrationError", "default_migrations_dir", "load_migrations", "migrate", "migrate_url"]
 
 log = logging.getLogger(__name__)
 
@@ -119,3 +119,14 @@ def _check_ledger(applied: dict[int, str], migrations: list[Migration]) -> None:
                 f"migration {version} ({known[version].name}) was changed after it was applied; "
                 "landed migrations must never be edited — add a new one instead"
             )
+
+
+async def migrate_url(database_url: str | None) -> list[int]:
+    """Connect, apply this code's migrations, disconnect."""
+    if database_url is None:
+        raise MigrationError("no database to migrate (DATABASE_URL is unset and no embedded server runs)")
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await migrate(conn, load_migrations(default_migrations_dir()))
+    finally:
+        await conn.close()
