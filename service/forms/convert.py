@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -308,7 +309,10 @@ def _warning(message: str) -> FormProblem:
 
 
 def _slug(name: str) -> str:
-    slug = _VALID_NAME.sub("_", _SPREADSHEET_SUFFIX.sub("", name.strip())).strip("_-") or "form"
+    # "Rà soát hộ nghèo.xlsx" -> "Ra_soat_ho_ngheo": accents dropped, so the id reads well in URLs too.
+    base = _SPREADSHEET_SUFFIX.sub("", name.strip()).replace("đ", "d").replace("Đ", "D")
+    ascii_only = "".join(c for c in unicodedata.normalize("NFKD", base) if not unicodedata.combining(c))
+    slug = _VALID_NAME.sub("_", ascii_only).strip("_-") or "form"
     return slug if slug[0].isalpha() or slug[0] == "_" else f"form_{slug}"
 
 

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -30,6 +31,9 @@ __all__ = ["S3Store"]
 log = logging.getLogger(__name__)
 
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
+# Big files go up in 8 MB parts, two at a time: memory per upload stays near 16 MB whatever the file size
+# (boto3's default of 10 parallel parts would hold 80 MB per upload).
+_TRANSFER = TransferConfig(multipart_threshold=16 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024, max_concurrency=2)
 
 
 class S3Store:
@@ -81,6 +85,7 @@ class S3Store:
                 self.bucket,
                 key,
                 ExtraArgs={"ContentType": content_type},
+                Config=_TRANSFER,
             )
         finally:
             spool.discard()
