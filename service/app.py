@@ -17,6 +17,7 @@ from service.http import dependencies, handle_exception
 from service.openrosa import routes as openrosa_routes
 from service.projects import routes as project_routes
 from service.runtime import open_services
+from service.submissions import routes as submission_routes
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -42,6 +43,7 @@ def create_app(settings: Settings) -> Litestar:
             project_routes.router,
             forms_routes.router,
             app_user_routes.router,
+            submission_routes.router,
             openrosa_routes.router,
             openrosa_routes.key_router,
         ],

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Definition",
+    "authorized_form_id",
     "create_draft",
     "create_form",
     "delete_draft",
@@ -272,6 +273,11 @@ async def _authorized_form(conn: Connection, actor: Actor, project_id: int, xml_
     if actor.kind == "app_user" and (actor.id is None or not await queries.app_user_assigned(conn, form.id, actor.id)):
         raise Problem.insufficient_rights()
     return form
+
+
+async def authorized_form_id(conn: Connection, actor: Actor, project_id: int, xml_form_id: str, verb: str) -> int:
+    """For other capabilities: the form's id after checking `verb` in its project (404/401/403 otherwise)."""
+    return (await _authorized_form(conn, actor, project_id, xml_form_id, verb)).id
 
 
 def _read_verb(which: VersionSelector) -> str:

@@ -10,6 +10,11 @@ if TYPE_CHECKING:
     from service.db.pool import Connection
 
 __all__ = [
+    "attachment_rows",
+    "current_xml",
+    "get_submission",
+    "list_submissions",
+    "list_versions",
     "ExistingVersion",
     "NewSubmission",
     "NewVersion",
@@ -264,3 +269,55 @@ async def refresh_counts(conn: Connection, submission_id: int) -> tuple[int, int
     )
     assert row is not None
     return row["attachments_expected"], row["attachments_present"]
+
+
+_SUBMISSION = """s.instance_id, s.instance_name, s.review_state, s.encrypted, s.submitter_user_id,
+    s.submitter_app_user_id, s.device_id, s.latitude, s.longitude, s.altitude, s.accuracy,
+    s.attachments_expected, s.attachments_present, s.created_at, s.updated_at, v.instance_id as current_instance_id,
+    fv.version as form_version"""
+_FROM = """from submissions s
+    join submission_versions v on v.id = s.current_version_id
+    join form_versions fv on fv.id = s.form_version_id"""
+
+
+async def list_submissions(conn: Connection, form_id: int, *, limit: int, offset: int) -> list[Any]:
+    return await conn.fetch(
+        f"""select {_SUBMISSION} {_FROM}
+        where s.form_id = $1 and s.deleted_at is null
+        order by s.created_at desc, s.id desc limit $2 offset $3""",
+        form_id,
+        limit,
+        offset,
+    )
+
+
+async def get_submission(conn: Connection, form_id: int, instance_id: str) -> Any:
+    return await conn.fetchrow(
+        f"""select {_SUBMISSION}, s.id, s.current_version_id {_FROM}
+        where s.form_id = $1 and s.instance_id = $2 and s.deleted_at is null""",
+        form_id,
+        instance_id,
+    )
+
+
+async def current_xml(conn: Connection, version_id: int) -> str:
+    xml: str = await conn.fetchval("select xml from submission_versions where id = $1", version_id)
+    return xml
+
+
+async def list_versions(conn: Connection, submission_id: int) -> list[Any]:
+    return await conn.fetch(
+        """select instance_id, deprecated_id, instance_name, is_current, device_id, received_at
+        from submission_versions where submission_id = $1 order by id desc""",
+        submission_id,
+    )
+
+
+async def attachment_rows(conn: Connection, version_id: int) -> list[Any]:
+    return await conn.fetch(
+        """select a.name, a.blob_id is not null as exists, b.size, b.content_type, b.storage_key,
+               encode(b.sha256, 'hex') as sha256
+        from submission_attachments a left join blobs b on b.id = a.blob_id
+        where a.submission_version_id = $1 order by a.name""",
+        version_id,
+    )

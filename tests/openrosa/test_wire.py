@@ -100,18 +100,35 @@ def test_qr_payload_points_collect_at_the_app_user_url(app_user: dict[str, Any],
     assert general["form_update_mode"] == "match_exactly"
 
 
-def test_head_then_post_a_household(collect: Collect) -> None:
+def test_head_then_post_a_household(collect: Collect, admin: httpx.Client, project: int) -> None:
     head = collect.head_submission()
     assert head.status_code == 204
     assert_openrosa_headers(head)
     instance = new_instance_id()
-    posted = collect.submit(
-        submission_xml(instance_id=instance), [(FRONT, jpeg_bytes(seed=1)), (ROOF, jpeg_bytes(seed=2))]
-    )
+    xml = submission_xml(instance_id=instance)
+    front, roof = jpeg_bytes(seed=1), jpeg_bytes(seed=2)
+    posted = collect.submit(xml, [(FRONT, front), (ROOF, roof), ("audit.csv", b"event,node\n")])
     assert posted.status_code == 201, posted.text
     assert_openrosa_headers(posted)
     assert openrosa_message(posted) == "full submission upload was successful!"
     assert "set-cookie" not in posted.headers
+    # What a data manager sees afterwards, through the API.
+    base = f"/v1/projects/{project}/forms/household/submissions"
+    stored = admin.get(f"{base}/{instance}").json()
+    assert stored["instanceName"] == "Nguyễn Văn A"
+    assert (stored["attachmentsExpected"], stored["attachmentsPresent"]) == (2, 2)
+    assert stored["deviceId"] == "collect:AbCdEfGh12345678"
+    assert stored["geopoint"] == {"latitude": 16.2154, "longitude": 107.2931, "altitude": 560.0, "accuracy": 4.5}
+    assert stored["encrypted"] is False
+    assert admin.get(f"{base}/{instance}.xml").content == xml
+    files = admin.get(f"{base}/{instance}/attachments").json()
+    assert [(f["name"], f["exists"]) for f in files] == [(FRONT, True), (ROOF, True)]
+    photo = admin.get(f"{base}/{instance}/attachments/{FRONT}")
+    assert photo.content == front
+    assert photo.headers["content-type"] == "image/jpeg"
+    assert photo.headers["x-content-type-options"] == "nosniff"
+    assert instance in [s["instanceId"] for s in admin.get(base).json()]
+    assert collect.http.get(f"{collect.server_url.split('/v1/')[0]}{base}").status_code == 401
 
 
 def test_split_posts_identical_resend_and_conflict(collect: Collect, server: LiveServer) -> None:
@@ -131,11 +148,16 @@ def test_split_posts_identical_resend_and_conflict(collect: Collect, server: Liv
     assert server.spool_files() == []
 
 
-def test_edit_with_deprecated_id(collect: Collect) -> None:
+def test_edit_with_deprecated_id(collect: Collect, admin: httpx.Client, project: int) -> None:
     original = new_instance_id()
     assert collect.submit(submission_xml(instance_id=original), [(FRONT, jpeg_bytes(seed=5))]).status_code == 201
-    edit = submission_xml(instance_id=new_instance_id(), deprecated_id=original, size=6)
+    edited = new_instance_id()
+    edit = submission_xml(instance_id=edited, deprecated_id=original, size=6)
     assert collect.submit(edit, [(FRONT, jpeg_bytes(seed=5))]).status_code == 201
+    base = f"/v1/projects/{project}/forms/household/submissions/{original}"
+    assert admin.get(base).json()["reviewState"] == "edited"
+    versions = admin.get(f"{base}/versions").json()
+    assert [(v["instanceId"], v["current"]) for v in versions] == [(edited, True), (original, False)]
     stale = collect.submit(submission_xml(instance_id=new_instance_id(), deprecated_id=original), [])
     assert stale.status_code == 409
     assert "out of date" in openrosa_message(stale)

@@ -1,0 +1,81 @@
+"""Structs of the submissions capability as the API shows them (close to ODK Central's JSON)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from service.structs import Output
+
+__all__ = ["AttachmentOut", "GeopointOut", "SubmissionOut", "VersionOut"]
+
+
+class GeopointOut(Output, kw_only=True):
+    latitude: float
+    longitude: float
+    altitude: float | None
+    accuracy: float | None
+
+
+class SubmissionOut(Output, kw_only=True):
+    instance_id: str
+    current_instance_id: str
+    instance_name: str | None
+    review_state: str | None
+    # Encrypted submissions are stored as received; the server cannot read or check their content.
+    encrypted: bool
+    submitter_id: int | None
+    app_user_id: int | None
+    device_id: str | None
+    form_version: str
+    attachments_expected: int
+    attachments_present: int
+    geopoint: GeopointOut | None
+    created_at: datetime
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Any) -> SubmissionOut:
+        point = None
+        if row["latitude"] is not None and row["longitude"] is not None:
+            point = GeopointOut(
+                latitude=row["latitude"],
+                longitude=row["longitude"],
+                altitude=row["altitude"],
+                accuracy=row["accuracy"],
+            )
+        return cls(
+            instance_id=row["instance_id"],
+            current_instance_id=row["current_instance_id"],
+            instance_name=row["instance_name"],
+            review_state=row["review_state"],
+            encrypted=row["encrypted"],
+            submitter_id=row["submitter_user_id"],
+            app_user_id=row["submitter_app_user_id"],
+            device_id=row["device_id"],
+            form_version=row["form_version"],
+            attachments_expected=row["attachments_expected"],
+            attachments_present=row["attachments_present"],
+            geopoint=point,
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+class VersionOut(Output, kw_only=True):
+    instance_id: str
+    deprecated_id: str | None
+    instance_name: str | None
+    current: bool
+    device_id: str | None
+    received_at: datetime
+
+
+class AttachmentOut(Output, kw_only=True):
+    name: str
+    exists: bool
+    size: int | None = None
+    content_type: str | None = None
+    sha256: str | None = msgspec.field(default=None)

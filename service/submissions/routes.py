@@ -1,0 +1,103 @@
+"""HTTP routes for reading submissions (/v1/projects/{id}/forms/{xmlFormId}/submissions, Central's shape)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Response, Router, get
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Stream
+
+from service.http import ActorDep, ServicesDep
+from service.media.sniff import IMAGE_TYPES
+
+from . import reading
+from .models import AttachmentOut, SubmissionOut, VersionOut
+
+__all__ = ["router"]
+
+Limit = Annotated[int, QueryParameter(name="limit", ge=1, le=reading.MAX_PAGE)]
+Offset = Annotated[int, QueryParameter(name="offset", ge=0)]
+
+
+@get("/")
+async def list_submissions(
+    services: ServicesDep,
+    actor: ActorDep,
+    project_id: FromPath[int],
+    xml_form_id: FromPath[str],
+    limit: Limit = 250,
+    offset: Offset = 0,
+) -> list[SubmissionOut]:
+    return await reading.list_submissions(services, actor, project_id, xml_form_id, limit=limit, offset=offset)
+
+
+@get("/{instance:str}")
+async def get_submission(
+    services: ServicesDep,
+    actor: ActorDep,
+    project_id: FromPath[int],
+    xml_form_id: FromPath[str],
+    instance: FromPath[str],
+) -> Response[Any]:
+    if instance.endswith(".xml"):
+        xml = await reading.submission_xml(services, actor, project_id, xml_form_id, instance[:-4])
+        return Response(content=xml.encode("utf-8"), media_type="application/xml")
+    return Response(content=await reading.get_submission(services, actor, project_id, xml_form_id, instance))
+
+
+@get("/{instance:str}/versions")
+async def list_versions(
+    services: ServicesDep,
+    actor: ActorDep,
+    project_id: FromPath[int],
+    xml_form_id: FromPath[str],
+    instance: FromPath[str],
+) -> list[VersionOut]:
+    return await reading.submission_versions(services, actor, project_id, xml_form_id, instance)
+
+
+@get("/{instance:str}/attachments")
+async def list_attachments(
+    services: ServicesDep,
+    actor: ActorDep,
+    project_id: FromPath[int],
+    xml_form_id: FromPath[str],
+    instance: FromPath[str],
+) -> list[AttachmentOut]:
+    return await reading.submission_attachments(services, actor, project_id, xml_form_id, instance)
+
+
+@get("/{instance:str}/attachments/{name:str}")
+async def get_attachment(
+    services: ServicesDep,
+    actor: ActorDep,
+    project_id: FromPath[int],
+    xml_form_id: FromPath[str],
+    instance: FromPath[str],
+    name: FromPath[str],
+) -> Stream:
+    content_type, size, sha256, stream = await reading.read_attachment(
+        services, actor, project_id, xml_form_id, instance, name
+    )
+    # Only content that sniffed as an image is shown inline; everything else downloads, never renders.
+    disposition = "inline" if content_type in IMAGE_TYPES else "attachment"
+    return Stream(
+        content=stream,
+        media_type=content_type if content_type in IMAGE_TYPES else "application/octet-stream",
+        headers={
+            "Content-Length": str(size),
+            "Content-Disposition": f'{disposition}; filename="{name}"',
+            "ETag": f'"{sha256}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",
+            "Cache-Control": "private, max-age=3600",
+        },
+    )
+
+
+router = Router(
+    path="/v1/projects/{project_id:int}/forms/{xml_form_id:str}/submissions",
+    route_handlers=[list_submissions, get_submission, list_versions, list_attachments, get_attachment],
+    tags=["submissions"],
+)
