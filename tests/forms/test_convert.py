@@ -69,3 +69,25 @@ async def test_fallback_ids_become_valid_xml_names() -> None:
     body = xlsx([["type", "name", "label"], ["text", "a", "A"]], form_id=None, version="1")
     converted = await converter.convert(body, ".xlsx", fallback_form_id="2023 hộ nghèo.xlsx")
     assert converted.xml_form_id == "form_2023_ho_ngheo"
+
+
+async def test_a_huge_sheet_is_refused_by_size_not_by_patience() -> None:
+    import io
+
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    survey = workbook.create_sheet("survey")
+    survey.append(["type", "name", "label"])
+    for i in range(10_050):
+        survey.append(["text", f"q{i}", "Q"])
+    settings = workbook.create_sheet("settings")
+    settings.append(["form_id", "version"])
+    settings.append(["huge", "1"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    with pytest.raises(ConversionFailed) as failed:
+        await FormConverter(validate="off").convert(buffer.getvalue(), ".xlsx")
+    problem = failed.value.problems[0]
+    assert (problem.sheet, problem.source) == ("survey", "server")
+    assert "10000 rows" in problem.message
