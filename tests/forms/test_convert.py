@@ -14,11 +14,14 @@ from tests.support.xlsform import xlsx
 
 def _children() -> set[int]:
     """Child processes, not counting the interpreter's long-lived multiprocessing resource tracker."""
-    return {
-        child.pid
-        for child in psutil.Process().children(recursive=True)
-        if "resource_tracker" not in " ".join(child.cmdline())
-    }
+    found = set()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "resource_tracker" not in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
+                found.add(child.pid)
+        except psutil.Error:  # exited between listing and looking
+            continue
+    return found
 
 
 def _big_form(questions: int) -> bytes:
