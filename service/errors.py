@@ -190,15 +190,3 @@ class Problem(Exception):
             f"The {what} is temporarily unavailable. Please try again later; nothing you sent was lost.",
             headers={"Retry-After": str(retry_after_s)},
         )
-
-    @classmethod
-    def conversion_timeout(cls) -> Problem:
-        return cls(
-            400.15,
-            "The form took too long to convert or validate and was refused.",
-            {
-                "problems": [
-                    {"severity": "error", "source": "server", "message": "conversion timed out"},
-                ],
-            },
-        )

@@ -12,12 +12,14 @@ if TYPE_CHECKING:
     from service.db.pool import Connection
 
 __all__ = [
+    "delete_expired_sessions",
     "delete_session",
     "delete_user_sessions",
     "find_session_user",
     "insert_session",
     "insert_user",
     "list_users",
+    "make_admin",
     "project_roles",
     "set_password_hash",
     "touch_last_login",
@@ -76,6 +78,10 @@ async def update_user(conn: Connection, user_id: int, *, email: str | None, disp
     return UserRow(**row) if row else None
 
 
+async def make_admin(conn: Connection, user_id: int) -> None:
+    await conn.execute("update users set is_admin = true, updated_at = now() where id = $1", user_id)
+
+
 async def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> None:
     await conn.execute("update users set password_hash = $2, updated_at = now() where id = $1", user_id, password_hash)
 
@@ -118,6 +124,10 @@ async def find_session_user(conn: Connection, token_hash: bytes) -> tuple[int, b
 
 async def delete_session(conn: Connection, session_id: int) -> None:
     await conn.execute("delete from sessions where id = $1", session_id)
+
+
+async def delete_expired_sessions(conn: Connection, user_id: int) -> None:
+    await conn.execute("delete from sessions where user_id = $1 and expires_at < now()", user_id)
 
 
 async def delete_user_sessions(conn: Connection, user_id: int) -> None:

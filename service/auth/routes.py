@@ -16,7 +16,7 @@ from service.auth.models import (
 from service.errors import Problem
 from service.http import ActorDep, ServicesDep
 
-from . import queries, service
+from . import service
 
 __all__ = ["router"]
 
@@ -42,27 +42,17 @@ async def delete_current_session(services: ServicesDep, actor: ActorDep) -> dict
 async def current_user(services: ServicesDep, actor: ActorDep) -> UserOut:
     if actor.kind != "user" or actor.id is None:
         raise Problem.authentication_required()
-    async with services.pool.acquire() as conn:
-        user = await queries.user_by_id(conn, actor.id)
-    if user is None:
-        raise Problem.not_found("user")
-    return UserOut.of(user)
-
-
-def _require_admin(actor: ActorDep) -> None:
-    service.require(actor, service.ALL_VERBS if actor.is_admin else frozenset(), "user.manage")
+    return UserOut.of(await service.get_user(services.pool, actor, actor.id))
 
 
 @get("/v1/users")
 async def list_users(services: ServicesDep, actor: ActorDep) -> list[UserOut]:
-    _require_admin(actor)
-    async with services.pool.acquire() as conn:
-        return [UserOut.of(user) for user in await queries.list_users(conn)]
+    return [UserOut.of(user) for user in await service.list_users(services.pool, actor)]
 
 
 @post("/v1/users", status_code=200)
 async def create_user(services: ServicesDep, actor: ActorDep, data: JSONBody[UserCreateIn]) -> UserOut:
-    _require_admin(actor)
+    service.require(actor, service.ALL_VERBS if actor.is_admin else frozenset(), "user.manage")
     user = await service.create_user(
         services.pool,
         services.passwords,
@@ -77,26 +67,14 @@ async def create_user(services: ServicesDep, actor: ActorDep, data: JSONBody[Use
 
 @get("/v1/users/{user_id:int}")
 async def get_user(services: ServicesDep, actor: ActorDep, user_id: FromPath[int]) -> UserOut:
-    if actor.user_id != user_id:
-        _require_admin(actor)
-    async with services.pool.acquire() as conn:
-        user = await queries.user_by_id(conn, user_id)
-    if user is None:
-        raise Problem.not_found("user")
-    return UserOut.of(user)
+    return UserOut.of(await service.get_user(services.pool, actor, user_id))
 
 
 @patch("/v1/users/{user_id:int}")
 async def update_user(
     services: ServicesDep, actor: ActorDep, user_id: FromPath[int], data: JSONBody[UserUpdateIn]
 ) -> UserOut:
-    if actor.user_id != user_id:
-        _require_admin(actor)
-    email = service.normalise_email(data.email) if data.email is not None else None
-    async with services.pool.acquire() as conn:
-        user = await queries.update_user(conn, user_id, email=email, display_name=data.display_name)
-    if user is None:
-        raise Problem.not_found("user")
+    user = await service.update_user(services.pool, actor, user_id, email=data.email, display_name=data.display_name)
     return UserOut.of(user)
 
 

@@ -35,6 +35,9 @@ __all__ = [
     "change_password",
     "check_password_strength",
     "create_user",
+    "get_user",
+    "list_users",
+    "update_user",
     "login",
     "logout",
     "normalise_email",
@@ -97,6 +100,7 @@ async def login(pool: Pool, passwords: Passwords, *, email: str, password: str, 
             conn, token_hash=token_hash, csrf_hash=hash_token(csrf), user_id=user.id, ttl_s=ttl_s
         )
         await queries.touch_last_login(conn, user.id)
+        await queries.delete_expired_sessions(conn, user.id)
         if new_hash is not None:
             await queries.set_password_hash(conn, user.id, new_hash)
         await record_audit(conn, "user.session.create", actor_user_id=user.id)
@@ -223,6 +227,40 @@ async def create_user(
         await record_audit(
             conn, "user.create", actor_user_id=created_by, details={"userId": user.id, "admin": is_admin}
         )
+    return user
+
+
+async def get_user(pool: Pool, actor: Actor, user_id: int) -> UserRow:
+    """A user record: anyone may read their own, admins anyone's."""
+    if actor.user_id != user_id:
+        require(actor, ALL_VERBS if actor.is_admin else frozenset(), "user.manage")
+    async with pool.acquire() as conn:
+        user = await queries.user_by_id(conn, user_id)
+    if user is None:
+        raise Problem.not_found("user")
+    return user
+
+
+async def list_users(pool: Pool, actor: Actor) -> list[UserRow]:
+    require(actor, ALL_VERBS if actor.is_admin else frozenset(), "user.manage")
+    async with pool.acquire() as conn:
+        return await queries.list_users(conn)
+
+
+async def update_user(
+    pool: Pool, actor: Actor, user_id: int, *, email: str | None, display_name: str | None
+) -> UserRow:
+    if actor.user_id != user_id:
+        require(actor, ALL_VERBS if actor.is_admin else frozenset(), "user.manage")
+    cleaned = normalise_email(email) if email is not None else None
+    async with pool.acquire() as conn, conn.transaction():
+        try:
+            user = await queries.update_user(conn, user_id, email=cleaned, display_name=display_name)
+        except asyncpg.UniqueViolationError:
+            raise Problem.already_exists("email", cleaned or "") from None
+        if user is None:
+            raise Problem.not_found("user")
+        await record_audit(conn, "user.update", actor_user_id=actor.user_id, details={"userId": user_id})
     return user
 
 

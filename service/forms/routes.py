@@ -7,7 +7,7 @@ told apart by suffix here, as Central's router does.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -18,9 +18,7 @@ from service.http import ActorDep, ServicesDep
 
 from . import service
 from .models import AttachmentOut, FieldOut, FormOut, FormUpdateIn
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+from .responses import attachment_response, download, xml_response
 
 __all__ = ["read_body", "router"]
 
@@ -50,26 +48,6 @@ def _fallback_form_id(request: Request[Any, Any, Any]) -> str | None:
     if match:
         return match[1].rsplit("/", 1)[-1].rsplit(".", 1)[0]
     return None
-
-
-def _xml_response(xml: str, md5: str, request: Request[Any, Any, Any]) -> Response[bytes]:
-    etag = f'"{md5}"'
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    if request.headers.get("if-none-match") == etag:
-        return Response(content=b"", status_code=304, headers=headers)
-    return Response(content=xml.encode("utf-8"), media_type="application/xml", headers=headers)
-
-
-def _download(content_type: str, stream: AsyncIterator[bytes], filename: str, **headers: str) -> Stream:
-    return Stream(
-        content=stream,
-        media_type=content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "X-Content-Type-Options": "nosniff",
-            **headers,
-        },
-    )
 
 
 IgnoreWarnings = Annotated[bool, QueryParameter(name="ignoreWarnings")]
@@ -112,14 +90,14 @@ async def get_form(
 ) -> Response[Any] | Stream:
     if name.endswith(".xml"):
         xml, md5 = await service.read_form_xml(services, actor, project_id, name[:-4])
-        return _xml_response(xml, md5, request)
+        return xml_response(xml, md5, request)
     for suffix, expected_type in _SOURCE_SUFFIXES.items():
         if name.endswith(suffix):
             xml_form_id = name[: -len(suffix)]
             source_type, content_type, stream = await service.read_source(services, actor, project_id, xml_form_id)
             if source_type != expected_type:
                 raise Problem.not_found("form source")
-            return _download(content_type, stream, f"{xml_form_id}{suffix}")
+            return download(content_type, stream, f"{xml_form_id}{suffix}")
     return Response(content=await service.get_form(services, actor, project_id, name))
 
 
@@ -167,12 +145,12 @@ async def get_version(
 ) -> Response[Any] | Stream:
     if version.endswith(".xml"):
         xml, md5 = await service.read_form_xml(services, actor, project_id, xml_form_id, version[:-4])
-        return _xml_response(xml, md5, request)
+        return xml_response(xml, md5, request)
     for suffix in _SOURCE_SUFFIXES:
         if version.endswith(suffix):
             v = version[: -len(suffix)]
             _, content_type, stream = await service.read_source(services, actor, project_id, xml_form_id, v)
-            return _download(content_type, stream, f"{xml_form_id}-{v}{suffix}")
+            return download(content_type, stream, f"{xml_form_id}-{v}{suffix}")
     versions = await service.list_versions(services, actor, project_id, xml_form_id)
     for found in versions:
         if found.version == version:
@@ -196,32 +174,7 @@ async def get_attachment(
     xml_form_id: FromPath[str],
     name: FromPath[str],
 ) -> Response[Any] | Stream:
-    return await _attachment_response(request, services, actor, project_id, xml_form_id, name, "published")
-
-
-async def _attachment_response(
-    request: Request[Any, Any, Any],
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: int,
-    xml_form_id: str,
-    name: str,
-    which: str,
-) -> Response[bytes] | Stream:
-    content_type, md5, size, stream = await service.read_attachment(
-        services, actor, project_id, xml_form_id, name, which
-    )
-    etag = f'"{md5}"'
-    if request.headers.get("if-none-match") == etag:
-        await stream.aclose()  # type: ignore[attr-defined]
-        return Response(content=b"", status_code=304, headers={"ETag": etag})
-    return _download(
-        content_type,
-        stream,
-        name,
-        ETag=etag,
-        **{"Content-Length": str(size), "Cache-Control": "private, no-cache"},
-    )
+    return await attachment_response(request, services, actor, project_id, xml_form_id, name, "published")
 
 
 # Drafts
@@ -270,7 +223,7 @@ async def get_draft_xml(
     xml_form_id: FromPath[str],
 ) -> Response[bytes]:
     xml, md5 = await service.read_form_xml(services, actor, project_id, xml_form_id, "draft")
-    return _xml_response(xml, md5, request)
+    return xml_response(xml, md5, request)
 
 
 @post("/{xml_form_id:str}/draft/publish", status_code=200)
@@ -300,7 +253,7 @@ async def get_draft_attachment(
     xml_form_id: FromPath[str],
     name: FromPath[str],
 ) -> Response[Any] | Stream:
-    return await _attachment_response(request, services, actor, project_id, xml_form_id, name, "draft")
+    return await attachment_response(request, services, actor, project_id, xml_form_id, name, "draft")
 
 
 @post("/{xml_form_id:str}/draft/attachments/{name:str}", status_code=200, request_max_body_size=None)

@@ -59,6 +59,8 @@ __all__ = [
 ]
 
 SourceType = Literal["xlsx", "xls", "xml"]
+# Which version of a form to read: "published", "draft", or a published version string.
+VersionSelector = str
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _XLS = "application/vnd.ms-excel"
 _XML = ("application/xml", "text/xml")
@@ -451,9 +453,6 @@ async def delete_form(services: Services, actor: Actor, project_id: int, xml_for
         form = await _authorized_form(conn, actor, project_id, xml_form_id, "form.delete")
         await queries.soft_delete_form(conn, form.id)
         await record_audit(conn, "form.delete", actor_user_id=actor.user_id, project_id=project_id, form_id=form.id)
-
-
-VersionSelector = Literal["published", "draft"] | str
 
 
 async def _select_version(conn: Connection, form: FormRow, which: VersionSelector) -> VersionRow:

@@ -21,7 +21,7 @@ from service.auth.service import authenticate, project_verbs, require
 from service.errors import Problem
 from service.forms import service as forms
 from service.forms.collect import forms_for_collect
-from service.forms.routes import _attachment_response, _xml_response
+from service.forms.responses import attachment_response, xml_response
 from service.http import ServicesDep, is_https, problem_from_exception
 from service.submissions.service import ingest_submission
 
@@ -121,7 +121,7 @@ async def _form_download(
         raise Problem.not_found()
     actor = await _actor(request, services, token)
     xml, md5 = await forms.read_form_xml(services, actor, project_id, name[:-4])
-    return _xml_response(xml, md5, request)
+    return xml_response(xml, md5, request)
 
 
 async def _submission_probe(
@@ -317,7 +317,7 @@ async def key_attachment(
 ) -> Response[bytes] | Stream:
     async with services.pool.acquire() as conn:
         actor = await actor_for_token(conn, token)
-    return await _attachment_response(request, services, actor, project_id, xml_form_id, name, "published")
+    return await attachment_response(request, services, actor, project_id, xml_form_id, name, "published")
 
 
 @route("/submission", http_method=["HEAD", "GET"])
