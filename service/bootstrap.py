@@ -20,6 +20,8 @@ from service.auth.models import Actor
 from service.auth.service import create_user
 from service.db.migrate import migrate_url
 from service.errors import Problem
+from service.forms import media as form_media
+from service.forms import reading as form_reading
 from service.forms import service as forms
 from service.projects.service import ensure_default_project
 
@@ -141,10 +143,10 @@ async def ensure_example_forms(services: Services, project_id: int, directory: P
             ignore_warnings=True,
         )
         media_dir = directory / form.xml_form_id
-        for attachment in await forms.list_attachments(services, SYSTEM, project_id, form.xml_form_id, "draft"):
+        for attachment in await form_reading.list_attachments(services, SYSTEM, project_id, form.xml_form_id, "draft"):
             media = media_dir / attachment.name
             if not attachment.exists and await asyncio.to_thread(media.is_file):
-                await forms.upload_attachment(
+                await form_media.upload_attachment(
                     services, SYSTEM, project_id, form.xml_form_id, attachment.name, _read_file(media)
                 )
         await forms.publish_draft(services, SYSTEM, project_id, form.xml_form_id, new_version=None)

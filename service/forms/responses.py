@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from litestar import Response
 from litestar.response import Stream
 
-from . import service
+from . import reading
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -49,7 +49,7 @@ async def attachment_response(
     name: str,
     which: str,
 ) -> Response[bytes] | Stream:
-    content_type, md5, size, stream = await service.read_attachment(
+    content_type, md5, size, stream = await reading.read_attachment(
         services, actor, project_id, xml_form_id, name, which
     )
     etag = f'"{md5}"'

@@ -16,7 +16,7 @@ from litestar.response import Stream
 from service.errors import Problem
 from service.http import ActorDep, ServicesDep
 
-from . import service
+from . import media, reading, service
 from .models import AttachmentOut, FieldOut, FormOut, FormUpdateIn
 from .responses import attachment_response, download, xml_response
 
@@ -89,12 +89,12 @@ async def get_form(
     name: FromPath[str],
 ) -> Response[Any] | Stream:
     if name.endswith(".xml"):
-        xml, md5 = await service.read_form_xml(services, actor, project_id, name[:-4])
+        xml, md5 = await reading.read_form_xml(services, actor, project_id, name[:-4])
         return xml_response(xml, md5, request)
     for suffix, expected_type in _SOURCE_SUFFIXES.items():
         if name.endswith(suffix):
             xml_form_id = name[: -len(suffix)]
-            source_type, content_type, stream = await service.read_source(services, actor, project_id, xml_form_id)
+            source_type, content_type, stream = await reading.read_source(services, actor, project_id, xml_form_id)
             if source_type != expected_type:
                 raise Problem.not_found("form source")
             return download(content_type, stream, f"{xml_form_id}{suffix}")
@@ -124,14 +124,14 @@ async def delete_form(
 async def form_fields(
     services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str]
 ) -> list[FieldOut]:
-    return await service.form_fields(services, actor, project_id, xml_form_id)
+    return await reading.form_fields(services, actor, project_id, xml_form_id)
 
 
 @get("/{xml_form_id:str}/versions")
 async def list_versions(
     services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str]
 ) -> list[FormOut]:
-    return await service.list_versions(services, actor, project_id, xml_form_id)
+    return await reading.list_versions(services, actor, project_id, xml_form_id)
 
 
 @get("/{xml_form_id:str}/versions/{version:str}")
@@ -144,14 +144,14 @@ async def get_version(
     version: FromPath[str],
 ) -> Response[Any] | Stream:
     if version.endswith(".xml"):
-        xml, md5 = await service.read_form_xml(services, actor, project_id, xml_form_id, version[:-4])
+        xml, md5 = await reading.read_form_xml(services, actor, project_id, xml_form_id, version[:-4])
         return xml_response(xml, md5, request)
     for suffix in _SOURCE_SUFFIXES:
         if version.endswith(suffix):
             v = version[: -len(suffix)]
-            _, content_type, stream = await service.read_source(services, actor, project_id, xml_form_id, v)
+            _, content_type, stream = await reading.read_source(services, actor, project_id, xml_form_id, v)
             return download(content_type, stream, f"{xml_form_id}-{v}{suffix}")
-    versions = await service.list_versions(services, actor, project_id, xml_form_id)
+    versions = await reading.list_versions(services, actor, project_id, xml_form_id)
     for found in versions:
         if found.version == version:
             return Response(content=found)
@@ -162,7 +162,7 @@ async def get_version(
 async def list_attachments(
     services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str]
 ) -> list[AttachmentOut]:
-    return await service.list_attachments(services, actor, project_id, xml_form_id)
+    return await reading.list_attachments(services, actor, project_id, xml_form_id)
 
 
 @get("/{xml_form_id:str}/attachments/{name:str}")
@@ -222,7 +222,7 @@ async def get_draft_xml(
     project_id: FromPath[int],
     xml_form_id: FromPath[str],
 ) -> Response[bytes]:
-    xml, md5 = await service.read_form_xml(services, actor, project_id, xml_form_id, "draft")
+    xml, md5 = await reading.read_form_xml(services, actor, project_id, xml_form_id, "draft")
     return xml_response(xml, md5, request)
 
 
@@ -241,7 +241,7 @@ async def publish_draft(
 async def list_draft_attachments(
     services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str]
 ) -> list[AttachmentOut]:
-    return await service.list_attachments(services, actor, project_id, xml_form_id, "draft")
+    return await reading.list_attachments(services, actor, project_id, xml_form_id, "draft")
 
 
 @get("/{xml_form_id:str}/draft/attachments/{name:str}")
@@ -269,14 +269,14 @@ async def upload_draft_attachment(
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise Problem.too_large(limit)
-    return await service.upload_attachment(services, actor, project_id, xml_form_id, name, request.stream())
+    return await media.upload_attachment(services, actor, project_id, xml_form_id, name, request.stream())
 
 
 @delete("/{xml_form_id:str}/draft/attachments/{name:str}", status_code=200)
 async def clear_draft_attachment(
     services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str], name: FromPath[str]
 ) -> dict[str, bool]:
-    await service.clear_attachment(services, actor, project_id, xml_form_id, name)
+    await media.clear_attachment(services, actor, project_id, xml_form_id, name)
     return {"success": True}
 
 

@@ -19,7 +19,7 @@ from litestar.response import Stream
 from service.appusers.service import actor_for_token
 from service.auth.service import authenticate, project_verbs, require
 from service.errors import Problem
-from service.forms import service as forms
+from service.forms import reading as forms
 from service.forms.collect import forms_for_collect
 from service.forms.responses import attachment_response, xml_response
 from service.http import ServicesDep, is_https, problem_from_exception

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from service.errors import Problem
-from service.forms.service import authorized_form_id
+from service.forms.access import authorized_form_id
 
 from . import queries
 from .models import AttachmentOut, SubmissionOut, VersionOut

@@ -9,6 +9,7 @@ import pytest
 
 from forms.build_xlsx import FORMS_DIR, build_workbook_bytes, main, read_sheets
 from service.bootstrap import SYSTEM, ensure_example_forms
+from service.forms import reading as form_reading
 from service.forms import service as forms
 from service.forms.convert import FormConverter
 from service.forms.schema import parse_xform
@@ -66,5 +67,5 @@ async def test_first_start_publishes_it_with_its_media(services: Services) -> No
     assert await ensure_example_forms(services, project) == []  # idempotent on the next start
     form = await forms.get_form(services, SYSTEM, project, "household_poverty_review_2023")
     assert form.published_at is not None
-    [villages] = await forms.list_attachments(services, SYSTEM, project, "household_poverty_review_2023")
+    [villages] = await form_reading.list_attachments(services, SYSTEM, project, "household_poverty_review_2023")
     assert (villages.name, villages.exists) == ("villages.csv", True)
