@@ -163,7 +163,11 @@ def test_edit_with_deprecated_id(collect: Collect, admin: httpx.Client, project:
     assert "out of date" in openrosa_message(stale)
 
 
-def test_bad_inputs_get_their_4xx(collect: Collect, server: LiveServer) -> None:
+def test_bad_inputs_get_their_4xx(collect: Collect, server: LiveServer, admin: httpx.Client, project: int) -> None:
+    listing = f"/v1/projects/{project}/forms/household/submissions?limit=1000"
+    earlier = collect.submit(submission_xml(), [(FRONT, jpeg_bytes(seed=60))])
+    assert earlier.status_code == 201
+    before = admin.get(listing).json()
     photo = [(FRONT, jpeg_bytes(seed=6))]
     cases: list[tuple[bytes, list[tuple[str, bytes]], int]] = [
         (b"<data id='household' version='1'><hh_name>x</data>", photo, 400),
@@ -191,6 +195,8 @@ def test_bad_inputs_get_their_4xx(collect: Collect, server: LiveServer) -> None:
     assert no_xml.status_code == 400
     assert "xml_submission_file" in openrosa_message(no_xml)
     assert server.spool_files() == []
+    # Nothing was half-written, and what was there before is untouched.
+    assert admin.get(listing).json() == before
 
 
 def test_oversized_body_is_413_before_it_is_read(collect: Collect, server: LiveServer) -> None:
