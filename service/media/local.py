@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from .store import BlobInfo, SpoolFile, StoreUnavailable, blob_key
+from .store import SpoolFile, StoreUnavailable, blob_key
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
+
+    from .store import BlobInfo
 
 __all__ = ["LocalStore"]
 
@@ -24,6 +27,8 @@ _STALE_SPOOL_S = 6 * 3600
 # fsync is latency, not CPU: a disk absorbs many at once (limits.md: ~460 fsync'd MB/s with one thread, ~1 GB/s
 # with 16), so finishing files gets its own wide pool instead of queueing behind asyncio's default 6 threads.
 _FSYNC_THREADS = 16
+# Exactly what blob_key() makes: lowercase hex, the two folders repeating the hash's first four digits.
+_BLOB_KEY = re.compile(r"blobs/([0-9a-f]{2})/([0-9a-f]{2})/\1\2[0-9a-f]{60}")
 
 
 class LocalStore:
@@ -38,11 +43,11 @@ class LocalStore:
         return blob_key(sha256_hex)
 
     def _path(self, key: str) -> Path:
-        # Keys are made by key_for(); refuse anything else rather than trusting it as a path.
-        parts = key.split("/")
-        if len(parts) != 4 or parts[0] != "blobs" or not all(p.isalnum() for p in parts[1:]):
+        # Keys are made by key_for(); refuse anything else rather than trusting it as a path. (str.isalnum() was
+        # not enough: it accepts any Unicode letter or digit, and keys that are not a sha256 at all.)
+        if not _BLOB_KEY.fullmatch(key):
             raise ValueError(f"not a blob key: {key!r}")
-        return self.root.joinpath(*parts)
+        return self.root.joinpath(*key.split("/"))
 
     def spool(self, *, limit: int, want_md5: bool = False) -> SpoolFile:
         return SpoolFile(self.spool_dir, limit=limit, want_md5=want_md5)
@@ -97,7 +102,7 @@ def _fsync_and_rename(source: Path, target: Path) -> None:
     finally:
         os.close(fd)
     target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(source, target)
+    source.replace(target)
     dir_fd = os.open(target.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)

@@ -14,11 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .store import BlobInfo, SpoolFile, StoreUnavailable, blob_key
+from .store import SpoolFile, StoreUnavailable, blob_key
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -26,11 +27,16 @@ if TYPE_CHECKING:
 
     from mypy_boto3_s3 import S3Client
 
+    from .store import BlobInfo
+
 __all__ = ["S3Store"]
 
 log = logging.getLogger(__name__)
 
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
+# Answers that say "this store cannot serve anyone right now", not "this request is wrong": overload, outage, and
+# a deployment that lost its bucket or its credentials. Callers answer 503 and /readyz reports not ready.
+_UNAVAILABLE = frozenset({"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "NoSuchBucket"})
 # Big files go up in 8 MB parts, two at a time: memory per upload stays near 16 MB whatever the file size
 # (boto3's default of 10 parallel parts would hold 80 MB per upload).
 _TRANSFER = TransferConfig(multipart_threshold=16 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024, max_concurrency=2)
@@ -87,6 +93,15 @@ class S3Store:
                 ExtraArgs={"ContentType": content_type},
                 Config=_TRANSFER,
             )
+        except S3UploadFailedError as exc:
+            # upload_file wraps every ClientError (503 SlowDown, NoSuchBucket, AccessDenied) in its own exception,
+            # chained only implicitly; unwrap it so an S3 outage is a StoreUnavailable here too.
+            cause = exc.__cause__ or exc.__context__
+            translated = _translate(cause, key) if isinstance(cause, ClientError) else None
+            if translated is cause:
+                raise
+            # A 404 on a write can only be the bucket (or a multipart upload aborted under us): not a missing key.
+            raise StoreUnavailable(f"S3 upload failed: {cause or exc}") from exc
         finally:
             spool.discard()
         return key
@@ -115,6 +130,9 @@ class S3Store:
             await self._call(self._client.head_bucket, Bucket=self.bucket)
         except FileNotFoundError:
             raise StoreUnavailable(f"bucket {self.bucket} does not exist") from None
+        except ClientError as exc:
+            # Whatever else S3 refuses a HEAD of our own bucket for (a 400 from a wrong region), we are not ready.
+            raise StoreUnavailable(f"S3 refused HEAD of bucket {self.bucket}: {exc}") from exc
 
     async def close(self) -> None:
         self._io.shutdown(wait=True)
@@ -125,14 +143,28 @@ class S3Store:
             call = functools.partial(function, *args, **kwargs)
             return await asyncio.get_running_loop().run_in_executor(self._io, call)
         except ClientError as exc:
-            error = exc.response.get("Error", {})
-            code = str(error.get("Code", ""))
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            if code in _MISSING or status == 404:
-                raise FileNotFoundError(kwargs.get("Key", "")) from exc
-            if status >= 500 or code in {"SlowDown", "ServiceUnavailable", "InternalError"}:
-                raise StoreUnavailable(f"S3 answered {status} {code}") from exc
-            raise
+            translated = _translate(exc, str(kwargs.get("Key", "")))
+            if translated is exc:
+                raise
+            raise translated from exc
         except BotoCoreError as exc:
-            # Connection refused, timeouts, DNS: the store is unreachable, not the request wrong.
+            # Connection refused, timeouts, DNS, a body cut short mid-download: the store is unreachable, not the
+            # request wrong.
             raise StoreUnavailable(f"S3 unreachable: {exc}") from exc
+
+
+def _translate(exc: ClientError, key: str) -> Exception:
+    """FileNotFoundError for a missing key, StoreUnavailable when S3 cannot serve us, else the error itself."""
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+    if code in _UNAVAILABLE or status >= 500:
+        return StoreUnavailable(f"S3 answered {status} {code}")
+    if status in {401, 403}:
+        # Every request of this server is refused: lost or rotated credentials, a bucket policy. Not the client's
+        # fault. (Without s3:ListBucket AWS also answers 403 for an absent key; our keys come from database rows, so
+        # an absent one is an inconsistency either way.)
+        return StoreUnavailable(f"S3 refused our credentials: {status} {code}")
+    if code in _MISSING or status == 404:
+        return FileNotFoundError(key)
+    return exc

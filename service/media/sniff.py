@@ -6,6 +6,7 @@ an attacker can label anything `image/jpeg`; so declared types are ignored and m
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import TYPE_CHECKING
 
@@ -24,15 +25,17 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"GIF87a", "image/gif"),
     (b"GIF89a", "image/gif"),
-    (b"BM", "image/bmp"),
     (b"%PDF-", "application/pdf"),
     (b"PK\x03\x04", "application/zip"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/x-ole-storage"),
     (b"#!AMR", "audio/amr"),
     (b"OggS", "audio/ogg"),
-    (b"ID3", "audio/mpeg"),
     (b"\x1a\x45\xdf\xa3", "video/webm"),
 )
+# Two- and three-letter magics ("BM", "ID3") are also how ordinary text starts ("BMI,weight", "ID3 ..."): those are
+# only believed with the header fields that follow them (BMP: the DIB header sizes Windows/OS2 define; ID3v2: a
+# version 2-4 and a revision below 0xFF).
+_BMP_DIB_SIZES = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
 _HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1"})
 _AUDIO_BRANDS = frozenset({b"M4A ", b"M4B "})
 
@@ -42,13 +45,22 @@ def sniff_content_type(head: bytes) -> str:
     for magic, content_type in _MAGIC:
         if head.startswith(magic):
             return content_type
-    if len(head) >= 12 and head[:4] == b"RIFF":
-        kind = head[8:12]
-        if kind == b"WEBP":
-            return "image/webp"
-        if kind == b"WAVE":
-            return "audio/wav"
-    if len(head) >= 12 and head[4:8] == b"ftyp":
+    if len(head) >= 18 and head[:2] == b"BM" and int.from_bytes(head[14:18], "little") in _BMP_DIB_SIZES:
+        return "image/bmp"
+    if len(head) >= 5 and head[:3] == b"ID3" and head[3] in {2, 3, 4} and head[4] != 0xFF:
+        return "audio/mpeg"
+    if len(head) >= 12 and (found := _sniff_container(head)):
+        return found
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        return "audio/mpeg"
+    return _sniff_text(head)
+
+
+def _sniff_container(head: bytes) -> str | None:
+    """RIFF (WebP, WAV) and ISO base media (HEIC, MP4, M4A, 3GP), told apart by their type or brand field."""
+    if head[:4] == b"RIFF":
+        return {b"WEBP": "image/webp", b"WAVE": "audio/wav"}.get(head[8:12])
+    if head[4:8] == b"ftyp":
         brand = head[8:12]
         if brand in _HEIF_BRANDS:
             return "image/heic"
@@ -57,9 +69,7 @@ def sniff_content_type(head: bytes) -> str:
         if brand.startswith(b"3g"):
             return "video/3gpp"
         return "video/mp4"
-    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
-        return "audio/mpeg"
-    return _sniff_text(head)
+    return None
 
 
 def _sniff_text(head: bytes) -> str:
@@ -68,14 +78,21 @@ def _sniff_text(head: bytes) -> str:
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        # The head may end in the middle of a multi-byte character.
-        if exc.start < len(head) - 3:
+        # The head may end in the middle of a multi-byte character: forgive exactly that ("unexpected end of
+        # data"), not an invalid byte that happens to sit among the last three.
+        if exc.reason != "unexpected end of data":
             return "application/octet-stream"
         text = head[: exc.start].decode("utf-8")
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith("<"):
         return "text/xml" if stripped.startswith(("<?xml", "<h:html", "<html:html")) else "text/plain"
     return "text/plain"
+
+
+# warnings.catch_warnings() swaps process-wide state; two threads interleaving enter/exit can leave the "error"
+# filter installed for good or drop it mid-check. check_image runs in worker threads, so one at a time (it only
+# reads a header: well under a millisecond).
+_WARNINGS_LOCK = threading.Lock()
 
 
 class ImageCheck(msgspec.Struct, frozen=True):
@@ -93,7 +110,7 @@ def check_image(path: Path, *, max_pixels: int) -> ImageCheck:
     count is checked before anything would decode it.
     """
     try:
-        with warnings.catch_warnings():
+        with _WARNINGS_LOCK, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 width, height = image.size
