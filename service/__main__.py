@@ -78,14 +78,15 @@ def _run_migrate(settings: Settings) -> int:
 
 
 def _create_admin(settings: Settings, email: str, password_stdin: bool) -> int:
+    from service.auth.models import SYSTEM
     from service.auth.service import create_user
-    from service.runtime import open_services
+    from service.resources import open_resources
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass("Password (10+ characters): ")
 
     async def run() -> None:
-        async with open_services(settings.with_changes(db_pool_min=1, db_pool_max=2)) as services:
-            await create_user(services.pool, services.passwords, email=email, password=password, is_admin=True)
+        async with open_resources(settings.with_changes(db_pool_min=1, db_pool_max=2)) as res:
+            await create_user(res, SYSTEM, email=email, password=password, is_admin=True)
 
     with ExitStack() as stack:
         settings = _database(stack, settings)
@@ -101,14 +102,14 @@ def _app_user(settings: Settings, project: int, name: str, forms: list[str], png
 
     from service.appusers.qr import qr_png
     from service.appusers.service import create_app_user
-    from service.bootstrap import SYSTEM
-    from service.runtime import open_services
+    from service.auth.access import access_to
+    from service.auth.models import SYSTEM
+    from service.resources import open_resources
 
     async def run() -> tuple[str, str]:
-        async with open_services(settings.with_changes(db_pool_min=1, db_pool_max=2)) as services:
-            created = await create_app_user(
-                services.pool, SYSTEM, project, display_name=name, forms=forms, origin=settings.origin
-            )
+        async with open_resources(settings.with_changes(db_pool_min=1, db_pool_max=2)) as res:
+            access = await access_to(res, SYSTEM, project)
+            created = await create_app_user(res, access, display_name=name, forms=forms)
         assert created.server_url is not None
         assert created.qr_payload is not None
         return created.server_url, created.qr_payload

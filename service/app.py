@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
@@ -13,10 +13,10 @@ from service import health
 from service.appusers import routes as app_user_routes
 from service.auth import routes as auth_routes
 from service.forms import routes as forms_routes
-from service.http import dependencies, handle_exception
+from service.http import dependencies, handle_exception, header_auth, token_auth
 from service.openrosa import routes as openrosa_routes
 from service.projects import routes as project_routes
-from service.runtime import open_services
+from service.resources import open_resources
 from service.submissions import routes as submission_routes
 
 if TYPE_CHECKING:
@@ -28,12 +28,16 @@ __all__ = ["create_app"]
 
 VERSION = "0.1.0"
 
+# Everything under /projects/{project_id}: reachable as /v1/… (Authorization header) and as /v1/key/{token}/…
+# (an app user's token, as ODK Central allows on every endpoint).
+PROJECT_SCOPED = [forms_routes.router, app_user_routes.router, submission_routes.router, openrosa_routes.router]
+
 
 def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def resources(app: Litestar) -> AsyncIterator[None]:
-        async with open_services(settings) as services:
-            app.state["services"] = services
+        async with open_resources(settings) as opened:
+            app.state["resources"] = opened
             yield
 
     return Litestar(
@@ -41,11 +45,8 @@ def create_app(settings: Settings) -> Litestar:
             health.router,
             auth_routes.router,
             project_routes.router,
-            forms_routes.router,
-            app_user_routes.router,
-            submission_routes.router,
-            openrosa_routes.router,
-            openrosa_routes.key_router,
+            Router(path="/v1", route_handlers=PROJECT_SCOPED, dependencies=header_auth()),
+            Router(path="/v1/key/{token:str}", route_handlers=PROJECT_SCOPED, dependencies=token_auth()),
         ],
         lifespan=[resources],
         dependencies=dependencies(),

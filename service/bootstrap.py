@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from service.auth import queries as auth_queries
-from service.auth.models import Actor
+from service.auth.access import access_to
+from service.auth.models import SYSTEM
 from service.auth.service import create_user
 from service.db.migrate import migrate_url
 from service.errors import Problem
@@ -28,12 +29,11 @@ from service.projects.service import ensure_default_project
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from service.http import Services
+    from service.resources import Resources
     from service.settings import Settings
 
 __all__ = [
     "EXAMPLE_FORMS_DIR",
-    "SYSTEM",
     "AdminLogin",
     "bootstrap",
     "ensure_admin",
@@ -43,7 +43,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SYSTEM = Actor(kind="user", id=None, display_name="system", is_admin=True)
 EXAMPLE_FORMS_DIR = Path(__file__).resolve().parents[1] / "forms"
 DEFAULT_ADMIN_EMAIL = "admin@example.org"
 
@@ -55,20 +54,20 @@ class AdminLogin(msgspec.Struct, frozen=True):
     created: bool
 
 
-async def ensure_admin(services: Services, *, email: str | None, password: str | None) -> AdminLogin:
+async def ensure_admin(res: Resources, *, email: str | None, password: str | None) -> AdminLogin:
     """Make sure an admin exists. ADMIN_EMAIL/ADMIN_PASSWORD win; otherwise generate once and remember."""
-    saved = services.settings.data_dir / "admin-login.txt"
+    saved = res.settings.data_dir / "admin-login.txt"
     generated = False
     if email is None:
-        async with services.pool.acquire() as conn:
+        async with res.pool.acquire() as conn:
             if await auth_queries.count_admins(conn):
                 return AdminLogin(
                     email=_saved_email(saved) or "(existing admin)",
-                    password=await _saved_password(services, saved),
+                    password=await _saved_password(res, saved),
                     created=False,
                 )
         email = DEFAULT_ADMIN_EMAIL
-    async with services.pool.acquire() as conn:
+    async with res.pool.acquire() as conn:
         user = await auth_queries.user_by_email(conn, email.strip().lower())
     if user is None and password is None:
         # A new admin always gets a password it can log in with: generated once, remembered, printed.
@@ -77,19 +76,19 @@ async def ensure_admin(services: Services, *, email: str | None, password: str |
         _remember(saved, email.strip().lower(), password)
     if user is None:
         await create_user(
-            services.pool,
-            services.passwords,
+            res,
+            SYSTEM,
             email=email,
             password=password,
             display_name="Administrator",
             is_admin=True,
         )
         return AdminLogin(email=email.strip().lower(), password=password if generated else None, created=True)
-    async with services.pool.acquire() as conn, conn.transaction():
+    async with res.pool.acquire() as conn, conn.transaction():
         if not user.is_admin:
             await auth_queries.make_admin(conn, user.id)
-        if password is not None and not await services.passwords.verify(user.password_hash, password):
-            await auth_queries.set_password_hash(conn, user.id, await services.passwords.hash(password))
+        if password is not None and not await res.passwords.verify(user.password_hash, password):
+            await auth_queries.set_password_hash(conn, user.id, await res.passwords.hash(password))
     return AdminLogin(email=user.email, password=password if generated else None, created=False)
 
 
@@ -107,35 +106,35 @@ def _saved_email(path: Path) -> str | None:
         return None
 
 
-async def _saved_password(services: Services, path: Path) -> str | None:
+async def _saved_password(res: Resources, path: Path) -> str | None:
     try:
         email, password = path.read_text(encoding="utf-8").splitlines()[:2]  # noqa: ASYNC240 - start-up only
     except (OSError, ValueError):
         return None
-    async with services.pool.acquire() as conn:
+    async with res.pool.acquire() as conn:
         user = await auth_queries.user_by_email(conn, email)
     # Print it only while it still works; after a password change the file is stale.
-    if user is not None and await services.passwords.verify(user.password_hash, password):
+    if user is not None and await res.passwords.verify(user.password_hash, password):
         return password
     return None
 
 
-async def ensure_example_forms(services: Services, project_id: int, directory: Path = EXAMPLE_FORMS_DIR) -> list[str]:
+async def ensure_example_forms(res: Resources, project_id: int, directory: Path = EXAMPLE_FORMS_DIR) -> list[str]:
     """Publish every `forms/*.xlsx` not yet in the project, with media from `forms/<form_id>/`."""
+    access = await access_to(res, SYSTEM, project_id)
     published = []
     for path in sorted(directory.glob("*.xlsx")):  # noqa: ASYNC240 - start-up only, a handful of files
         form_id = path.stem
         try:
-            await forms.get_form(services, SYSTEM, project_id, form_id)
+            await forms.get_form(res, access, form_id)
             continue
         except Problem as exc:
             if exc.status != 404:
                 raise
         data = await asyncio.to_thread(path.read_bytes)
         form = await forms.create_form(
-            services,
-            SYSTEM,
-            project_id,
+            res,
+            access,
             data,
             content_type=None,
             fallback_form_id=form_id,
@@ -143,13 +142,11 @@ async def ensure_example_forms(services: Services, project_id: int, directory: P
             ignore_warnings=True,
         )
         media_dir = directory / form.xml_form_id
-        for attachment in await form_reading.list_attachments(services, SYSTEM, project_id, form.xml_form_id, "draft"):
+        for attachment in await form_reading.list_attachments(res, access, form.xml_form_id, "draft"):
             media = media_dir / attachment.name
             if not attachment.exists and await asyncio.to_thread(media.is_file):
-                await form_media.upload_attachment(
-                    services, SYSTEM, project_id, form.xml_form_id, attachment.name, _read_file(media)
-                )
-        await forms.publish_draft(services, SYSTEM, project_id, form.xml_form_id, new_version=None)
+                await form_media.upload_attachment(res, access, form.xml_form_id, attachment.name, _read_file(media))
+        await forms.publish_draft(res, access, form.xml_form_id, new_version=None)
         log.info("published example form", extra={"form": form.xml_form_id, "version": form.version})
         published.append(form.xml_form_id)
     return published
@@ -161,21 +158,21 @@ async def _read_file(path: Path, chunk_size: int = 256 * 1024) -> AsyncIterator[
             yield chunk
 
 
-async def bootstrap(services: Services) -> tuple[AdminLogin, int, list[str]]:
-    settings = services.settings
-    admin = await ensure_admin(services, email=settings.admin_email, password=settings.admin_password)
-    project_id = await ensure_default_project(services.pool, "Rà soát hộ nghèo 2023 (mặc định)")
-    published = await ensure_example_forms(services, project_id) if settings.load_example_form else []
+async def bootstrap(res: Resources) -> tuple[AdminLogin, int, list[str]]:
+    settings = res.settings
+    admin = await ensure_admin(res, email=settings.admin_email, password=settings.admin_password)
+    project_id = await ensure_default_project(res, "Rà soát hộ nghèo 2023 (mặc định)")
+    published = await ensure_example_forms(res, project_id) if settings.load_example_form else []
     return admin, project_id, published
 
 
 async def prepare(settings: Settings) -> None:
     """Migrate, set up on first start, and print where the service is and how to log in."""
-    from service.runtime import open_services
+    from service.resources import open_resources
 
     await migrate_url(settings.database_url)
-    async with open_services(settings.with_changes(db_pool_min=1, db_pool_max=2)) as services:
-        admin, project_id, published = await bootstrap(services)
+    async with open_resources(settings.with_changes(db_pool_min=1, db_pool_max=2)) as res:
+        admin, project_id, published = await bootstrap(res)
     origin = settings.origin
     lines = [
         f"Survey service at {origin}  (API docs: {origin}/docs)",

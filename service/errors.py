@@ -1,10 +1,12 @@
 """One catalogue of problems, with ODK Central's codes so pyODK and Central-aware clients read them unchanged.
 
-    Problem (code like 404.1; the integer part is the HTTP status)
-     ├── raised by service code through the constructors below (not_found(), xml_conflict(), …)
-     └── rendered per surface: JSON under /v1, an OpenRosaResponse on OpenRosa paths (see openrosa/)
-
-Database and storage failures are translated at their boundary (db/errors.py, media/) into these, never leaked.
+Problem (code like 404.1; the integer part is the HTTP status)
+ ├── raised by service code through the constructors below (not_found(), xml_conflict(), …); every code in
+ │   the service comes from a constructor here, never written inline
+ ├── or made from another exception by service/problems.py (`problem_for`): database errors (db/errors.py
+ │   maps SQLSTATEs and constraint names), media store errors, the framework's own 4xx
+ └── rendered per surface from that one resolver: JSON under /v1 (http.py), an OpenRosaResponse on OpenRosa
+     paths (openrosa/documents.py)
 """
 
 from __future__ import annotations
@@ -43,6 +45,19 @@ class Problem(Exception):
     def unparseable(cls, what: str, reason: str = "") -> Problem:
         suffix = f": {reason}" if reason else "."
         return cls(400.1, f"Could not parse the given data as {what}{suffix}")
+
+    @classmethod
+    def not_understood(cls, detail: str, details: dict[str, Any] | None = None) -> Problem:
+        return cls(400.1, f"The request could not be understood: {detail}", details)
+
+    @classmethod
+    def bad_submission_xml(cls, reason: str) -> Problem:
+        """The XML part of a submission is unusable; `reason` is shown to the enumerator by Collect."""
+        return cls(400.1, reason)
+
+    @classmethod
+    def upload_interrupted(cls) -> Problem:
+        return cls(400.1, "The upload was interrupted before it finished; please send it again.")
 
     @classmethod
     def missing_parameter(cls, field: str) -> Problem:
@@ -107,10 +122,19 @@ class Problem(Exception):
     def insufficient_rights(cls) -> Problem:
         return cls(403.1, "The authentication you provided does not have rights to perform that action.")
 
+    @classmethod
+    def refused(cls, status: int, detail: str) -> Problem:
+        """A 4xx the web framework decided (before our code ran), passed through with its status."""
+        return cls(float(status), detail or "The request was refused.")
+
     # 404
     @classmethod
     def not_found(cls, what: str = "resource") -> Problem:
         return cls(404.1, f"Could not find the {what} you were looking for.")
+
+    @classmethod
+    def method_not_allowed(cls) -> Problem:
+        return cls(405.1, "This method is not allowed on this resource.")
 
     @classmethod
     def deprecated_id_not_found(cls, deprecated_id: str) -> Problem:
@@ -146,17 +170,20 @@ class Problem(Exception):
         return cls(409.3, f"A resource already exists with {fields} value(s) of {values}.")
 
     @classmethod
-    def version_conflict(cls, xml_form_id: str, version: str) -> Problem:
+    def version_conflict(cls, version: str) -> Problem:
         return cls(
             409.6,
-            f"You tried to publish the form '{xml_form_id}' with version '{version}', but a published form "
-            "has already existed in this project with those identifiers. Please change the version and try "
-            "again.",
+            f"You tried to publish this form with version '{version}', but a published version of it already has "
+            "that version. Please change the version and try again (?version=xyz changes it in place).",
         )
 
     @classmethod
-    def no_draft(cls) -> Problem:
-        return cls(409.7, "This form has no draft to publish or delete.")
+    def no_published_version(cls) -> Problem:
+        return cls(
+            409.7,
+            "Could not delete draft, because the form has not been published. Either delete the whole form, "
+            "or replace the draft.",
+        )
 
     @classmethod
     def deprecating_old_submission(cls, deprecated_id: str) -> Problem:
@@ -172,6 +199,10 @@ class Problem(Exception):
 
     # 413, 415
     @classmethod
+    def request_too_large(cls) -> Problem:
+        return cls(413.1, "The request is larger than this server accepts.")
+
+    @classmethod
     def too_large(cls, limit: int) -> Problem:
         return cls(413.1, f"The request is larger than this server accepts ({limit} bytes).", {"limit": limit})
 
@@ -184,9 +215,22 @@ class Problem(Exception):
 
     # 5xx
     @classmethod
+    def internal(cls) -> Problem:
+        return cls(500.1, "An unknown internal problem has occurred. Please try again later.")
+
+    @classmethod
     def unavailable(cls, what: str, retry_after_s: int = 30) -> Problem:
         return cls(
             503.1,
             f"The {what} is temporarily unavailable. Please try again later; nothing you sent was lost.",
             headers={"Retry-After": str(retry_after_s)},
+        )
+
+    @classmethod
+    def insufficient_storage(cls, what: str) -> Problem:
+        return cls(
+            507.1,
+            f"The {what} is out of space, so nothing was stored. Please try again later; an administrator has "
+            "been told.",
+            headers={"Retry-After": "300"},
         )

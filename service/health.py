@@ -11,7 +11,7 @@ import asyncio
 from litestar import Response, Router, get
 
 from service.db.errors import is_database_unavailable
-from service.http import ServicesDep
+from service.http import ResourcesDep
 from service.media.store import StoreUnavailable
 
 __all__ = ["router"]
@@ -23,18 +23,18 @@ async def healthz() -> dict[str, str]:
 
 
 @get("/readyz", include_in_schema=False)
-async def readyz(services: ServicesDep) -> Response[dict[str, str]]:
+async def readyz(resources: ResourcesDep) -> Response[dict[str, str]]:
     checks: dict[str, str] = {}
     try:
         async with asyncio.timeout(3):
-            async with services.pool.acquire() as conn:
+            async with resources.pool.acquire() as conn:
                 await conn.fetchval("select 1")
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; the type is reported
         checks["database"] = "unavailable" if is_database_unavailable(exc) else type(exc).__name__
     try:
         async with asyncio.timeout(3):
-            await services.store.check()
+            await resources.store.check()
         checks["media"] = "ok"
     except (StoreUnavailable, TimeoutError) as exc:
         checks["media"] = f"unavailable: {exc}"[:200]

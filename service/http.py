@@ -1,69 +1,57 @@
-"""HTTP plumbing shared by every router: the per-process services, dependencies and the JSON error writer.
+"""HTTP plumbing shared by every router: dependencies (resources, actor, access) and the JSON error writer.
 
-Routes stay thin: they decode, take `services` and `actor` from here, call one service function and encode.
-Every failure is rendered from a Problem; anything unexpected is logged and becomes a 500 without details.
+Routes stay thin: they decode, take `resources` and `access` (or `actor`) from here, call one service function and
+encode. Every failure is rendered from the Problem that service/problems.py resolves it to.
+
+    resources   the process's Resources (app state)
+    actor       who is calling: from the Authorization header; under /v1/key/{token} the app user the token names
+    access      the actor's Access to the project in the path (`project_id`), resolved once per request
+    api_prefix  `/v1` or `/v1/key/{token}`: how the caller reached the API, for absolute URLs given back to it
+
+The project-scoped routers are registered twice (app.py): under `/v1` with `header_auth()`, and under
+`/v1/key/{token}` with `token_auth()`; one handler set serves both.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar import Request, Response  # noqa: TC002 - Litestar reads provider signatures at runtime
 from litestar.datastructures import State  # noqa: TC002
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import (
-    HTTPException,
-    MethodNotAllowedException,
-    NotFoundException,
-    ValidationException,
-)
-from litestar.params import SkipValidation
+from litestar.params import FromPath, SkipValidation  # noqa: TC002 - read in provider signatures
 
+from service.appusers.service import actor_for_token
+from service.auth.access import Access, resolve_access
 from service.auth.models import Actor
 from service.auth.service import authenticate
-from service.db.errors import is_database_unavailable
-from service.errors import Problem
-from service.media.store import StoreUnavailable, TooLarge
+from service.problems import problem_for
+from service.resources import Resources
 
 if TYPE_CHECKING:
-    from service.auth.passwords import Passwords
-    from service.db.pool import Pool
-    from service.forms.convert import FormConverter
-    from service.media.store import MediaStore
-    from service.settings import Settings
+    from service.errors import Problem
 
 __all__ = [
+    "AccessDep",
+    "ApiPrefixDep",
     "ActorDep",
-    "Services",
-    "ServicesDep",
+    "ResourcesDep",
     "dependencies",
+    "header_auth",
+    "token_auth",
     "handle_exception",
     "is_https",
-    "problem_from_exception",
-    "problem_response",
+    "json_problem_response",
 ]
 
-log = logging.getLogger(__name__)
 _encode = msgspec.json.Encoder().encode
 
-
-@dataclass(slots=True)
-class Services:
-    """Long-lived resources of one process, created in the lifespan and shared by all requests."""
-
-    settings: Settings
-    pool: Pool
-    store: MediaStore
-    passwords: Passwords
-    converter: FormConverter
-
-
-# How handlers ask for the per-process services and the caller (named dependencies, not validated).
-ServicesDep = NamedDependency[SkipValidation[Services]]
+# How handlers ask for them (named dependencies, not validated).
+ResourcesDep = NamedDependency[SkipValidation[Resources]]
 ActorDep = NamedDependency[SkipValidation[Actor]]
+AccessDep = NamedDependency[SkipValidation[Access]]
+ApiPrefixDep = NamedDependency[str]
 
 
 def is_https(request: Request[Any, Any, Any]) -> bool:
@@ -72,60 +60,53 @@ def is_https(request: Request[Any, Any, Any]) -> bool:
     return request.url.scheme == "https" or forwarded.split(",")[0].strip().lower() == "https"
 
 
-def _services(state: State) -> Services:
-    services: Services = state["services"]
-    return services
+def _resources(state: State) -> Resources:
+    resources: Resources = state["resources"]
+    return resources
 
 
-async def _actor(request: Request[Any, Any, Any], services: ServicesDep) -> Actor:
-    return await authenticate(
-        services.pool,
-        services.passwords,
-        request.headers.get("authorization"),
-        is_https=is_https(request),
-        allow_basic_over_http=services.settings.allow_basic_over_http,
-    )
+async def _actor(request: Request[Any, Any, Any], resources: ResourcesDep) -> Actor:
+    return await authenticate(resources, request.headers.get("authorization"), is_https=is_https(request))
+
+
+async def _token_actor(resources: ResourcesDep, token: FromPath[str]) -> Actor:
+    async with resources.pool.acquire() as conn:
+        return await actor_for_token(conn, token)
+
+
+async def _access(resources: ResourcesDep, actor: ActorDep, project_id: FromPath[int]) -> Access:
+    async with resources.pool.acquire() as conn:
+        return await resolve_access(conn, actor, project_id)
+
+
+def _v1_prefix() -> str:
+    return "/v1"
+
+
+def _key_prefix(token: FromPath[str]) -> str:
+    return f"/v1/key/{token}"
 
 
 def dependencies() -> dict[str, Provide]:
+    """App-wide: resources, the caller from the Authorization header, and its access to the project in the path."""
     return {
-        "services": Provide(_services, sync_to_thread=False),
+        "resources": Provide(_resources, sync_to_thread=False),
         "actor": Provide(_actor),
+        "access": Provide(_access),
     }
 
 
-def problem_from_exception(exc: BaseException) -> Problem | None:
-    """The Problem an exception stands for, or None when it is a bug (a 500)."""
-    if isinstance(exc, Problem):
-        return exc
-    if isinstance(exc, TooLarge):
-        return Problem.too_large(exc.limit)
-    if isinstance(exc, StoreUnavailable):
-        return Problem.unavailable("media store")
-    if is_database_unavailable(exc):
-        return Problem.unavailable("database")
-    if isinstance(exc, NotFoundException):
-        return Problem.not_found()
-    if isinstance(exc, MethodNotAllowedException):
-        return Problem(405.1, "This method is not allowed on this resource.")
-    if isinstance(exc, ValidationException):
-        return Problem(400.1, f"The request could not be understood: {exc.detail}", _validation_details(exc))
-    if isinstance(exc, HTTPException):
-        if exc.status_code == 413:
-            return Problem(413.1, "The request is larger than this server accepts.")
-        if exc.status_code < 500:
-            return Problem(float(exc.status_code), exc.detail or "The request was refused.")
-    return None
+def header_auth() -> dict[str, Provide]:
+    """For the routers under /v1: the caller is who the Authorization header says."""
+    return {"api_prefix": Provide(_v1_prefix, sync_to_thread=False)}
 
 
-def _validation_details(exc: ValidationException) -> dict[str, Any] | None:
-    extra = exc.extra
-    if isinstance(extra, list) and extra:
-        return {"errors": [{"key": e.get("key"), "message": e.get("message")} for e in extra if isinstance(e, dict)]}
-    return None
+def token_auth() -> dict[str, Provide]:
+    """For the routers under /v1/key/{token}: the caller is the app user whose token is in the URL."""
+    return {"actor": Provide(_token_actor), "api_prefix": Provide(_key_prefix, sync_to_thread=False)}
 
 
-def problem_response(problem: Problem) -> Response[bytes]:
+def json_problem_response(problem: Problem) -> Response[bytes]:
     body: dict[str, Any] = {"code": problem.code, "message": problem.message}
     if problem.details:
         body["details"] = problem.details
@@ -136,10 +117,4 @@ def problem_response(problem: Problem) -> Response[bytes]:
 
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    problem = problem_from_exception(exc)
-    if problem is None:
-        log.error("unhandled error", extra={"method": request.method}, exc_info=exc)
-        problem = Problem(500.1, "An unknown internal problem has occurred. Please try again later.")
-    elif problem.status >= 500:
-        log.warning("service unavailable", extra={"reason": repr(exc.__cause__ or exc)})
-    return problem_response(problem)
+    return json_problem_response(problem_for(exc))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 import msgspec
 
 __all__ = ["Input", "Output"]
@@ -13,3 +15,11 @@ class Input(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
 
 class Output(msgspec.Struct, rename="camel"):
     """A response body."""
+
+    @classmethod
+    def from_row(cls, row: object) -> Self:
+        """Built from the attributes of a row (a Struct from a query) that have the same Python names.
+
+        Fields the row lacks must have defaults here; columns the Output does not show are ignored.
+        """
+        return msgspec.convert(row, cls, from_attributes=True)

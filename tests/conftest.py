@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 from litestar.testing import AsyncTestClient
 
+from service.auth.models import SYSTEM
 from service.settings import Settings
 from tests.support.db import create_database, create_template, drop_database, with_database
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
     from litestar import Litestar
 
-    from service.http import Services
+    from service.resources import Resources
 
 
 @pytest.fixture(scope="session")
@@ -72,10 +73,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def services(settings: Settings) -> AsyncIterator[Services]:
-    from service.runtime import open_services
+async def resources(settings: Settings) -> AsyncIterator[Resources]:
+    from service.resources import open_resources
 
-    async with open_services(settings) as opened:
+    async with open_resources(settings) as opened:
         yield opened
 
 
@@ -97,15 +98,15 @@ ADMIN_PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-async def admin_headers(client: AsyncTestClient[Litestar], services: Services) -> dict[str, str]:
+async def admin_headers(client: AsyncTestClient[Litestar], resources: Resources) -> dict[str, str]:
     """Bearer headers of a fresh admin, created through the service layer and logged in over HTTP.
 
-    The test client runs the app in its own event loop, so tests reach the database through `services`
+    The test client runs the app in its own event loop, so tests reach the database through `resources`
     (their own pool on the same database), never through the app's state.
     """
     from service.auth.service import create_user
 
-    await create_user(services.pool, services.passwords, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, is_admin=True)
+    await create_user(resources, SYSTEM, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, is_admin=True)
     response = await client.post("/v1/sessions", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['token']}"}
@@ -114,9 +115,9 @@ async def admin_headers(client: AsyncTestClient[Litestar], services: Services) -
 USER_PASSWORD = "another long secret"
 
 
-async def user_headers(services: Services, email: str, password: str = USER_PASSWORD) -> dict[str, str]:
+async def user_headers(resources: Resources, email: str, password: str = USER_PASSWORD) -> dict[str, str]:
     from service.auth.service import create_user, login
 
-    await create_user(services.pool, services.passwords, email=email, password=password)
-    session = await login(services.pool, services.passwords, email=email, password=password, ttl_s=3600)
+    await create_user(resources, SYSTEM, email=email, password=password)
+    session = await login(resources, email=email, password=password)
     return {"Authorization": f"Bearer {session.token}"}

@@ -9,36 +9,36 @@ from service.bootstrap import ensure_admin
 from service.projects.service import ensure_default_project
 
 if TYPE_CHECKING:
-    from service.http import Services
+    from service.resources import Resources
 
 
-async def test_generated_admin_is_remembered_and_shown_while_it_works(services: Services) -> None:
-    first = await ensure_admin(services, email=None, password=None)
+async def test_generated_admin_is_remembered_and_shown_while_it_works(resources: Resources) -> None:
+    first = await ensure_admin(resources, email=None, password=None)
     assert first.created
     assert first.password is not None
-    saved = (services.settings.data_dir / "admin-login.txt").stat()
+    saved = (resources.settings.data_dir / "admin-login.txt").stat()
     assert saved.st_mode & 0o777 == 0o600
-    session = await login(services.pool, services.passwords, email=first.email, password=first.password, ttl_s=60)
+    session = await login(resources, email=first.email, password=first.password)
     assert session.token
-    again = await ensure_admin(services, email=None, password=None)
+    again = await ensure_admin(resources, email=None, password=None)
     assert (again.email, again.password, again.created) == (first.email, first.password, False)
 
 
-async def test_admin_from_the_environment(services: Services) -> None:
-    created = await ensure_admin(services, email="Boss@Example.org", password="from the environment")
+async def test_admin_from_the_environment(resources: Resources) -> None:
+    created = await ensure_admin(resources, email="Boss@Example.org", password="from the environment")
     assert (created.email, created.password) == ("boss@example.org", None)  # never echoed
-    await login(services.pool, services.passwords, email="boss@example.org", password="from the environment", ttl_s=60)
+    await login(resources, email="boss@example.org", password="from the environment")
     # A new ADMIN_PASSWORD takes effect on the next start.
-    await ensure_admin(services, email="boss@example.org", password="a changed password")
-    await login(services.pool, services.passwords, email="boss@example.org", password="a changed password", ttl_s=60)
+    await ensure_admin(resources, email="boss@example.org", password="a changed password")
+    await login(resources, email="boss@example.org", password="a changed password")
 
 
-async def test_admin_email_without_password_still_gets_a_usable_login(services: Services) -> None:
-    created = await ensure_admin(services, email="lan@example.org", password=None)
+async def test_admin_email_without_password_still_gets_a_usable_login(resources: Resources) -> None:
+    created = await ensure_admin(resources, email="lan@example.org", password=None)
     assert created.password is not None
-    await login(services.pool, services.passwords, email="lan@example.org", password=created.password, ttl_s=60)
+    await login(resources, email="lan@example.org", password=created.password)
 
 
-async def test_default_project_is_created_once(services: Services) -> None:
-    first = await ensure_default_project(services.pool, "Mặc định")
-    assert await ensure_default_project(services.pool, "Other name") == first
+async def test_default_project_is_created_once(resources: Resources) -> None:
+    first = await ensure_default_project(resources, "Mặc định")
+    assert await ensure_default_project(resources, "Other name") == first

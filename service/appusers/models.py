@@ -46,17 +46,11 @@ class AppUserOut(Output, kw_only=True):
 
     @classmethod
     def of(cls, row: AppUserRow, issued: IssuedToken | None = None) -> AppUserOut:
-        return cls(
-            id=row.id,
-            project_id=row.project_id,
-            display_name=row.display_name,
-            created_at=row.created_at,
-            token_issued_at=row.token_issued_at,
-            revoked_at=row.revoked_at,
-            forms=row.forms,
-            token=issued.token if issued else None,
-            server_url=issued.server_url if issued else None,
-            qr_payload=issued.qr_payload if issued else None,
+        shown = cls.from_row(row)
+        if issued is None:
+            return shown
+        return msgspec.structs.replace(
+            shown, token=issued.token, server_url=issued.server_url, qr_payload=issued.qr_payload
         )
 
 

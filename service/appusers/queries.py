@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import msgspec
+
+from service.db.rows import many, optional
+
 from .models import AppUserRow
 
 if TYPE_CHECKING:
@@ -18,6 +22,7 @@ __all__ = [
     "set_token",
     "unassign_form",
     "app_user_by_token_hash",
+    "TokenHolder",
 ]
 
 _SELECT = """select a.id, a.project_id, a.display_name, a.created_at, a.token_issued_at, a.revoked_at,
@@ -29,12 +34,12 @@ from app_users a"""
 
 async def list_app_users(conn: Connection, project_id: int) -> list[AppUserRow]:
     rows = await conn.fetch(f"{_SELECT} where a.project_id = $1 order by a.display_name, a.id", project_id)
-    return [AppUserRow(**row) for row in rows]
+    return many(rows, AppUserRow)
 
 
 async def get_app_user(conn: Connection, project_id: int, app_user_id: int) -> AppUserRow | None:
     row = await conn.fetchrow(f"{_SELECT} where a.project_id = $1 and a.id = $2", project_id, app_user_id)
-    return AppUserRow(**row) if row else None
+    return optional(row, AppUserRow)
 
 
 async def insert_app_user(
@@ -103,14 +108,19 @@ async def unassign_form(conn: Connection, *, project_id: int, xml_form_id: str, 
     return status.endswith(" 1")
 
 
-async def app_user_by_token_hash(conn: Connection, token_hash: bytes) -> tuple[int, int, str, bytes] | None:
-    """(id, project_id, display_name, stored hash) of the live app user holding this token."""
+class TokenHolder(msgspec.Struct, frozen=True):
+    id: int
+    project_id: int
+    display_name: str
+    token_hash: bytes
+
+
+async def app_user_by_token_hash(conn: Connection, token_hash: bytes) -> TokenHolder | None:
+    """The live app user holding this token (in a live project)."""
     row = await conn.fetchrow(
         """select a.id, a.project_id, a.display_name, a.token_hash from app_users a
         join projects p on p.id = a.project_id
         where a.token_hash = $1 and a.revoked_at is null and p.deleted_at is null""",
         token_hash,
     )
-    if row is None:
-        return None
-    return row["id"], row["project_id"], row["display_name"], row["token_hash"]
+    return optional(row, TokenHolder)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Response, Router, delete, get, post
 from litestar.params import FromPath, JSONBody
 
-from service.http import ActorDep, ServicesDep
+from service.http import AccessDep, ResourcesDep
 
 from . import service
 from .models import AppUserCreateIn, AppUserOut
@@ -14,47 +14,32 @@ from .qr import qr_png
 __all__ = ["router"]
 
 
-@get("/v1/projects/{project_id:int}/app-users")
-async def list_app_users(services: ServicesDep, actor: ActorDep, project_id: FromPath[int]) -> list[AppUserOut]:
-    return await service.list_app_users(services.pool, actor, project_id)
+@get("/app-users")
+async def list_app_users(resources: ResourcesDep, access: AccessDep) -> list[AppUserOut]:
+    return await service.list_app_users(resources, access)
 
 
-@post("/v1/projects/{project_id:int}/app-users", status_code=200)
-async def create_app_user(
-    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], data: JSONBody[AppUserCreateIn]
-) -> AppUserOut:
-    return await service.create_app_user(
-        services.pool,
-        actor,
-        project_id,
-        display_name=data.display_name,
-        forms=data.forms,
-        origin=services.settings.origin,
-    )
+@post("/app-users", status_code=200)
+async def create_app_user(resources: ResourcesDep, access: AccessDep, data: JSONBody[AppUserCreateIn]) -> AppUserOut:
+    return await service.create_app_user(resources, access, display_name=data.display_name, forms=data.forms)
 
 
-@delete("/v1/projects/{project_id:int}/app-users/{app_user_id:int}", status_code=200)
-async def revoke_app_user(
-    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], app_user_id: FromPath[int]
-) -> dict[str, bool]:
-    await service.revoke_app_user(services.pool, actor, project_id, app_user_id)
+@delete("/app-users/{app_user_id:int}", status_code=200)
+async def revoke_app_user(resources: ResourcesDep, access: AccessDep, app_user_id: FromPath[int]) -> dict[str, bool]:
+    await service.revoke_app_user(resources, access, app_user_id)
     return {"success": True}
 
 
-@post("/v1/projects/{project_id:int}/app-users/{app_user_id:int}/qr", status_code=200)
-async def reissue_qr(
-    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], app_user_id: FromPath[int]
-) -> AppUserOut:
+@post("/app-users/{app_user_id:int}/qr", status_code=200)
+async def reissue_qr(resources: ResourcesDep, access: AccessDep, app_user_id: FromPath[int]) -> AppUserOut:
     """Issue a new token (the old one stops working) and return it with its Collect QR payload."""
-    return await service.reissue_token(services.pool, actor, project_id, app_user_id, origin=services.settings.origin)
+    return await service.reissue_token(resources, access, app_user_id)
 
 
-@post("/v1/projects/{project_id:int}/app-users/{app_user_id:int}/qr.png", status_code=200)
-async def reissue_qr_png(
-    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], app_user_id: FromPath[int]
-) -> Response[bytes]:
+@post("/app-users/{app_user_id:int}/qr.png", status_code=200)
+async def reissue_qr_png(resources: ResourcesDep, access: AccessDep, app_user_id: FromPath[int]) -> Response[bytes]:
     """Like /qr, but answers with the QR code as a PNG to print or show on screen."""
-    issued = await service.reissue_token(services.pool, actor, project_id, app_user_id, origin=services.settings.origin)
+    issued = await service.reissue_token(resources, access, app_user_id)
     assert issued.qr_payload is not None
     return Response(
         content=qr_png(issued.qr_payload),
@@ -66,38 +51,24 @@ async def reissue_qr_png(
     )
 
 
-@post(
-    "/v1/projects/{project_id:int}/forms/{xml_form_id:str}/assignments/app-user/{app_user_id:int}",
-    status_code=200,
-)
+@post("/forms/{xml_form_id:str}/assignments/app-user/{app_user_id:int}", status_code=200)
 async def assign_form(
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: FromPath[int],
-    xml_form_id: FromPath[str],
-    app_user_id: FromPath[int],
+    resources: ResourcesDep, access: AccessDep, xml_form_id: FromPath[str], app_user_id: FromPath[int]
 ) -> dict[str, bool]:
-    await service.assign_form(services.pool, actor, project_id, xml_form_id, app_user_id)
+    await service.assign_form(resources, access, xml_form_id, app_user_id)
     return {"success": True}
 
 
-@delete(
-    "/v1/projects/{project_id:int}/forms/{xml_form_id:str}/assignments/app-user/{app_user_id:int}",
-    status_code=200,
-)
+@delete("/forms/{xml_form_id:str}/assignments/app-user/{app_user_id:int}", status_code=200)
 async def unassign_form(
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: FromPath[int],
-    xml_form_id: FromPath[str],
-    app_user_id: FromPath[int],
+    resources: ResourcesDep, access: AccessDep, xml_form_id: FromPath[str], app_user_id: FromPath[int]
 ) -> dict[str, bool]:
-    await service.unassign_form(services.pool, actor, project_id, xml_form_id, app_user_id)
+    await service.unassign_form(resources, access, xml_form_id, app_user_id)
     return {"success": True}
 
 
 router = Router(
-    path="/",
+    path="/projects/{project_id:int}",
     route_handlers=[
         list_app_users,
         create_app_user,

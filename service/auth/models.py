@@ -11,6 +11,7 @@ from service.structs import Input, Output
 
 __all__ = [
     "ANONYMOUS",
+    "SYSTEM",
     "ROLES",
     "Actor",
     "LoginIn",
@@ -44,6 +45,8 @@ class Actor(msgspec.Struct, frozen=True):
 
 
 ANONYMOUS = Actor(kind="anonymous")
+# The server itself (start-up set-up, CLI commands run by the operator): an admin without an account.
+SYSTEM = Actor(kind="user", id=None, display_name="system", is_admin=True)
 
 
 class UserRow(msgspec.Struct, frozen=True):
@@ -66,18 +69,6 @@ class UserOut(Output, kw_only=True):
     created_at: datetime
     updated_at: datetime | None
     last_login_at: datetime | None
-
-    @classmethod
-    def of(cls, row: UserRow) -> UserOut:
-        return cls(
-            id=row.id,
-            email=row.email,
-            display_name=row.display_name,
-            is_admin=row.is_admin,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            last_login_at=row.last_login_at,
-        )
 
 
 class LoginIn(Input):

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import msgspec
+
+from service.db.rows import many, one, optional
+
 from .models import UserRow
 
 if TYPE_CHECKING:
@@ -15,12 +19,12 @@ __all__ = [
     "delete_expired_sessions",
     "delete_session",
     "delete_user_sessions",
+    "SessionUser",
     "find_session_user",
     "insert_session",
     "insert_user",
     "list_users",
     "make_admin",
-    "project_roles",
     "set_password_hash",
     "touch_last_login",
     "update_user",
@@ -34,17 +38,17 @@ _USER_COLUMNS = "id, email, display_name, password_hash, is_admin, created_at, u
 
 async def user_by_email(conn: Connection, email: str) -> UserRow | None:
     row = await conn.fetchrow(f"select {_USER_COLUMNS} from users where email = $1 and deleted_at is null", email)
-    return UserRow(**row) if row else None
+    return optional(row, UserRow)
 
 
 async def user_by_id(conn: Connection, user_id: int) -> UserRow | None:
     row = await conn.fetchrow(f"select {_USER_COLUMNS} from users where id = $1 and deleted_at is null", user_id)
-    return UserRow(**row) if row else None
+    return optional(row, UserRow)
 
 
 async def list_users(conn: Connection) -> list[UserRow]:
     rows = await conn.fetch(f"select {_USER_COLUMNS} from users where deleted_at is null order by email")
-    return [UserRow(**row) for row in rows]
+    return many(rows, UserRow)
 
 
 async def count_admins(conn: Connection) -> int:
@@ -62,8 +66,7 @@ async def insert_user(
         password_hash,
         is_admin,
     )
-    assert row is not None
-    return UserRow(**row)
+    return one(row, UserRow)
 
 
 async def update_user(conn: Connection, user_id: int, *, email: str | None, display_name: str | None) -> UserRow | None:
@@ -75,7 +78,7 @@ async def update_user(conn: Connection, user_id: int, *, email: str | None, disp
         email,
         display_name,
     )
-    return UserRow(**row) if row else None
+    return optional(row, UserRow)
 
 
 async def make_admin(conn: Connection, user_id: int) -> None:
@@ -105,21 +108,25 @@ async def insert_session(
     return row["created_at"], row["expires_at"]
 
 
-async def find_session_user(conn: Connection, token_hash: bytes) -> tuple[int, bytes, UserRow] | None:
+class SessionUser(msgspec.Struct, frozen=True):
+    session_id: int
+    token_hash: bytes
+    user: UserRow
+
+
+async def find_session_user(conn: Connection, token_hash: bytes) -> SessionUser | None:
     """The live session with this token hash and its user, or None (expired sessions do not count)."""
     row = await conn.fetchrow(
-        """select s.id as session_id, s.token_hash, u.id, u.email, u.display_name, u.password_hash, u.is_admin,
-               u.created_at, u.updated_at, u.last_login_at
+        """select s.id as session_id, s.token_hash,
+               json_build_object('id', u.id, 'email', u.email, 'display_name', u.display_name,
+                                 'password_hash', u.password_hash, 'is_admin', u.is_admin,
+                                 'created_at', u.created_at, 'updated_at', u.updated_at,
+                                 'last_login_at', u.last_login_at) as user
         from sessions s join users u on u.id = s.user_id
         where s.token_hash = $1 and s.expires_at > now() and u.deleted_at is null""",
         token_hash,
     )
-    if row is None:
-        return None
-    values = dict(row)
-    session_id = values.pop("session_id")
-    stored_hash = values.pop("token_hash")
-    return session_id, stored_hash, UserRow(**values)
+    return optional(row, SessionUser)
 
 
 async def delete_session(conn: Connection, session_id: int) -> None:
@@ -132,10 +139,3 @@ async def delete_expired_sessions(conn: Connection, user_id: int) -> None:
 
 async def delete_user_sessions(conn: Connection, user_id: int) -> None:
     await conn.execute("delete from sessions where user_id = $1", user_id)
-
-
-async def project_roles(conn: Connection, user_id: int, project_id: int) -> list[str]:
-    rows = await conn.fetch(
-        "select role from project_assignments where user_id = $1 and project_id = $2", user_id, project_id
-    )
-    return [row["role"] for row in rows]

@@ -1,6 +1,7 @@
-"""Accounts, sessions and who-may-do-what. Plain async functions; routes and the CLI call them.
+"""Accounts and sessions: sign-in, the Authorization header → Actor, and user management.
 
-Authorisation is verb-based, as in ODK Central: a role grants verbs in a project; an admin has every verb.
+Plain async functions taking `Resources` first; routes and the CLI call them. What an actor may do in a project
+is decided in auth/access.py.
 """
 
 from __future__ import annotations
@@ -11,70 +12,34 @@ import logging
 import secrets
 from typing import TYPE_CHECKING
 
-import asyncpg
-
 from service.audit import record_audit
 from service.errors import Problem
 
 from . import queries
+from .access import require_admin
 from .models import ANONYMOUS, Actor, SessionOut
 from .passwords import MIN_PASSWORD_LENGTH
 from .tokens import hash_token, looks_like_token, new_token, tokens_match
 
 if TYPE_CHECKING:
-    from service.db.pool import Connection, Pool
+    from service.resources import Resources
 
     from .models import UserRow
-    from .passwords import Passwords
 
 __all__ = [
-    "ALL_VERBS",
-    "APP_USER_VERBS",
-    "VERBS_BY_ROLE",
     "authenticate",
     "change_password",
     "check_password_strength",
     "create_user",
     "get_user",
     "list_users",
-    "update_user",
     "login",
     "logout",
     "normalise_email",
-    "project_verbs",
-    "require",
+    "update_user",
 ]
 
 log = logging.getLogger(__name__)
-
-VERBS_BY_ROLE: dict[str, frozenset[str]] = {
-    "manager": frozenset(
-        {
-            "project.read",
-            "project.update",
-            "form.list",
-            "form.read",
-            "form.create",
-            "form.update",
-            "form.delete",
-            "submission.list",
-            "submission.read",
-            "submission.create",
-            "submission.update",
-            "submission.review",
-            "app_user.manage",
-            "assignment.manage",
-            "export.read",
-        }
-    ),
-    "supervisor": frozenset(
-        {"project.read", "form.list", "form.read", "submission.list", "submission.read", "submission.review"}
-    ),
-    "enumerator": frozenset({"project.read", "form.list", "form.read", "submission.create"}),
-}
-# App users (Collect devices) see and fill only the open forms they are assigned to.
-APP_USER_VERBS = frozenset({"form.list", "form.read", "submission.create"})
-ALL_VERBS = frozenset().union(*VERBS_BY_ROLE.values(), {"project.create", "user.manage"})
 
 
 def normalise_email(email: str) -> str:
@@ -85,19 +50,20 @@ def normalise_email(email: str) -> str:
     return cleaned
 
 
-async def login(pool: Pool, passwords: Passwords, *, email: str, password: str, ttl_s: int) -> SessionOut:
-    async with pool.acquire() as conn:
+async def login(res: Resources, *, email: str, password: str) -> SessionOut:
+    async with res.pool.acquire() as conn:
         user = await queries.user_by_email(conn, email.strip().lower())
     # Always verify (against a dummy hash when there is no such user) so timing does not reveal accounts.
-    if not await passwords.verify(user.password_hash if user else None, password) or user is None:
+    if not await res.passwords.verify(user.password_hash if user else None, password) or user is None:
         log.warning("login failed", extra={"email": email[:100]})
         raise Problem.authentication_failed()
     token, token_hash = new_token()
     csrf = secrets.token_urlsafe(32)
+    passwords = res.passwords
     new_hash = await passwords.hash(password) if passwords.needs_rehash(user.password_hash or "") else None
-    async with pool.acquire() as conn, conn.transaction():
+    async with res.pool.acquire() as conn, conn.transaction():
         created_at, expires_at = await queries.insert_session(
-            conn, token_hash=token_hash, csrf_hash=hash_token(csrf), user_id=user.id, ttl_s=ttl_s
+            conn, token_hash=token_hash, csrf_hash=hash_token(csrf), user_id=user.id, ttl_s=res.settings.session_ttl_s
         )
         await queries.touch_last_login(conn, user.id)
         await queries.delete_expired_sessions(conn, user.id)
@@ -107,21 +73,14 @@ async def login(pool: Pool, passwords: Passwords, *, email: str, password: str, 
     return SessionOut(token=token, csrf=csrf, created_at=created_at, expires_at=expires_at)
 
 
-async def logout(pool: Pool, actor: Actor) -> None:
+async def logout(res: Resources, actor: Actor) -> None:
     if actor.session_id is None:
         raise Problem.not_found("session")
-    async with pool.acquire() as conn:
+    async with res.pool.acquire() as conn:
         await queries.delete_session(conn, actor.session_id)
 
 
-async def authenticate(
-    pool: Pool,
-    passwords: Passwords,
-    authorization: str | None,
-    *,
-    is_https: bool,
-    allow_basic_over_http: bool,
-) -> Actor:
+async def authenticate(res: Resources, authorization: str | None, *, is_https: bool) -> Actor:
     """Resolve an Authorization header (Bearer session or Basic email:password) to an Actor."""
     if not authorization:
         return ANONYMOUS
@@ -129,26 +88,25 @@ async def authenticate(
     scheme = scheme.lower()
     credentials = credentials.strip()
     if scheme == "bearer":
-        return await _bearer_actor(pool, credentials)
+        return await _bearer_actor(res, credentials)
     if scheme == "basic":
-        if not is_https and not allow_basic_over_http:
+        if not is_https and not res.settings.allow_basic_over_http:
             raise Problem.https_only()
-        return await _basic_actor(pool, passwords, credentials)
+        return await _basic_actor(res, credentials)
     raise Problem.authentication_failed()
 
 
-async def _bearer_actor(pool: Pool, token: str) -> Actor:
+async def _bearer_actor(res: Resources, token: str) -> Actor:
     if not looks_like_token(token):
         raise Problem.authentication_failed()
-    async with pool.acquire() as conn:
+    async with res.pool.acquire() as conn:
         found = await queries.find_session_user(conn, hash_token(token))
-    if found is None or not tokens_match(found[1], token):
+    if found is None or not tokens_match(found.token_hash, token):
         raise Problem.authentication_failed()
-    session_id, _, user = found
-    return _user_actor(user, session_id)
+    return _user_actor(found.user, found.session_id)
 
 
-async def _basic_actor(pool: Pool, passwords: Passwords, credentials: str) -> Actor:
+async def _basic_actor(res: Resources, credentials: str) -> Actor:
     try:
         raw = base64.b64decode(credentials, validate=True)
     except (binascii.Error, ValueError):
@@ -161,9 +119,9 @@ async def _basic_actor(pool: Pool, passwords: Passwords, credentials: str) -> Ac
     email, sep, password = decoded.partition(":")
     if not sep:
         raise Problem.authentication_failed()
-    async with pool.acquire() as conn:
+    async with res.pool.acquire() as conn:
         user = await queries.user_by_email(conn, email.strip().lower())
-    if not await passwords.verify(user.password_hash if user else None, password) or user is None:
+    if not await res.passwords.verify(user.password_hash if user else None, password) or user is None:
         raise Problem.authentication_failed()
     return _user_actor(user, None)
 
@@ -178,103 +136,81 @@ def _user_actor(user: UserRow, session_id: int | None) -> Actor:
     )
 
 
-async def project_verbs(conn: Connection, actor: Actor, project_id: int) -> frozenset[str]:
-    if actor.is_admin:
-        return ALL_VERBS
-    if actor.kind == "user" and actor.id is not None:
-        roles = await queries.project_roles(conn, actor.id, project_id)
-        return frozenset().union(*(VERBS_BY_ROLE[role] for role in roles))
-    if actor.kind == "app_user" and actor.project_id == project_id:
-        return APP_USER_VERBS
-    return frozenset()
-
-
-def require(actor: Actor, verbs: frozenset[str], verb: str) -> None:
-    if verb in verbs:
-        return
-    if actor.kind == "anonymous":
-        raise Problem.authentication_required()
-    raise Problem.insufficient_rights()
-
-
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Problem.password_too_short(MIN_PASSWORD_LENGTH)
 
 
 async def create_user(
-    pool: Pool,
-    passwords: Passwords,
+    res: Resources,
+    actor: Actor,
     *,
     email: str,
     password: str | None,
     display_name: str = "",
     is_admin: bool = False,
-    created_by: int | None = None,
 ) -> UserRow:
+    """A new account (admins only). An email already in use is 409.3, translated at the database boundary."""
+    require_admin(actor)
     email = normalise_email(email)
     password_hash = None
     if password is not None:
         check_password_strength(password)
-        password_hash = await passwords.hash(password)
-    async with pool.acquire() as conn, conn.transaction():
-        try:
-            user = await queries.insert_user(
-                conn, email=email, display_name=display_name, password_hash=password_hash, is_admin=is_admin
-            )
-        except asyncpg.UniqueViolationError:
-            raise Problem.already_exists("email", email) from None
+        password_hash = await res.passwords.hash(password)
+    async with res.pool.acquire() as conn, conn.transaction():
+        user = await queries.insert_user(
+            conn, email=email, display_name=display_name, password_hash=password_hash, is_admin=is_admin
+        )
         await record_audit(
-            conn, "user.create", actor_user_id=created_by, details={"userId": user.id, "admin": is_admin}
+            conn, "user.create", actor_user_id=actor.user_id, details={"userId": user.id, "admin": is_admin}
         )
     return user
 
 
-async def get_user(pool: Pool, actor: Actor, user_id: int) -> UserRow:
+async def get_user(res: Resources, actor: Actor, user_id: int) -> UserRow:
     """A user record: anyone may read their own, admins anyone's."""
-    if actor.user_id != user_id:
-        require(actor, ALL_VERBS if actor.is_admin else frozenset(), "user.manage")
-    async with pool.acquire() as conn:
+    if actor.user_id is None or actor.user_id != user_id:
+        require_admin(actor)
+    async with res.pool.acquire() as conn:
         user = await queries.user_by_id(conn, user_id)
     if user is None:
         raise Problem.not_found("user")
     return user
 
 
-async def list_users(pool: Pool, actor: Actor) -> list[UserRow]:
-    require(actor, ALL_VERBS if actor.is_admin else frozenset(), "user.manage")
-    async with pool.acquire() as conn:
+async def list_users(res: Resources, actor: Actor) -> list[UserRow]:
+    require_admin(actor)
+    async with res.pool.acquire() as conn:
         return await queries.list_users(conn)
 
 
 async def update_user(
-    pool: Pool, actor: Actor, user_id: int, *, email: str | None, display_name: str | None
+    res: Resources, actor: Actor, user_id: int, *, email: str | None, display_name: str | None
 ) -> UserRow:
-    if actor.user_id != user_id:
-        require(actor, ALL_VERBS if actor.is_admin else frozenset(), "user.manage")
+    if actor.user_id is None or actor.user_id != user_id:
+        require_admin(actor)
     cleaned = normalise_email(email) if email is not None else None
-    async with pool.acquire() as conn, conn.transaction():
-        try:
-            user = await queries.update_user(conn, user_id, email=cleaned, display_name=display_name)
-        except asyncpg.UniqueViolationError:
-            raise Problem.already_exists("email", cleaned or "") from None
+    async with res.pool.acquire() as conn, conn.transaction():
+        user = await queries.update_user(conn, user_id, email=cleaned, display_name=display_name)
         if user is None:
             raise Problem.not_found("user")
         await record_audit(conn, "user.update", actor_user_id=actor.user_id, details={"userId": user_id})
     return user
 
 
-async def change_password(pool: Pool, passwords: Passwords, *, user_id: int, old: str | None, new: str) -> None:
+async def change_password(res: Resources, actor: Actor, *, user_id: int, old: str | None, new: str) -> None:
     """Set a new password; `old` must match unless None (an admin resetting someone else's)."""
+    if actor.user_id is None or actor.user_id != user_id:
+        require_admin(actor)
     check_password_strength(new)
-    async with pool.acquire() as conn:
+    async with res.pool.acquire() as conn:
         user = await queries.user_by_id(conn, user_id)
     if user is None:
         raise Problem.not_found("user")
-    if old is not None and not await passwords.verify(user.password_hash, old):
+    if old is not None and not await res.passwords.verify(user.password_hash, old):
         raise Problem.authentication_failed()
-    new_hash = await passwords.hash(new)
-    async with pool.acquire() as conn, conn.transaction():
+    new_hash = await res.passwords.hash(new)
+    async with res.pool.acquire() as conn, conn.transaction():
         await queries.set_password_hash(conn, user_id, new_hash)
         await queries.delete_user_sessions(conn, user_id)
-        await record_audit(conn, "user.password.change", actor_user_id=user_id)
+        await record_audit(conn, "user.password.change", actor_user_id=actor.user_id, details={"userId": user_id})

@@ -1,40 +1,36 @@
-"""Who may reach which form: the project verb, app-user form assignments, drafts for editors only."""
+"""Who may reach which form: the verb in the project's Access, app-user form assignments, drafts for editors."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from service.errors import Problem
-from service.projects.service import authorize_project
 
 from . import queries
 
 if TYPE_CHECKING:
-    from service.auth.models import Actor
+    from service.auth.access import Access
     from service.db.pool import Connection
 
     from .models import FormRow, VersionRow
 
-__all__ = ["VersionSelector", "authorized_form", "authorized_form_id", "lock_form", "read_verb", "select_version"]
+__all__ = ["VersionSelector", "authorized_form", "lock_form", "read_verb", "select_version"]
 
 # Which version of a form to read: "published", "draft", or a published version string.
 VersionSelector = str
 
 
-async def authorized_form(conn: Connection, actor: Actor, project_id: int, xml_form_id: str, verb: str) -> FormRow:
-    await authorize_project(conn, actor, project_id, verb)
-    form = await queries.get_form(conn, project_id, xml_form_id)
+async def authorized_form(conn: Connection, access: Access, xml_form_id: str, verb: str) -> FormRow:
+    """The form after requiring `verb` in its project: 404 when absent, 401/403 when not allowed."""
+    access.require(verb)
+    form = await queries.get_form(conn, access.project_id, xml_form_id)
     if form is None:
         raise Problem.not_found("form")
     # App users (Collect devices) reach only the forms assigned to them.
+    actor = access.actor
     if actor.kind == "app_user" and (actor.id is None or not await queries.app_user_assigned(conn, form.id, actor.id)):
         raise Problem.insufficient_rights()
     return form
-
-
-async def authorized_form_id(conn: Connection, actor: Actor, project_id: int, xml_form_id: str, verb: str) -> int:
-    """For other capabilities: the form's id after checking `verb` in its project (404/401/403 otherwise)."""
-    return (await authorized_form(conn, actor, project_id, xml_form_id, verb)).id
 
 
 def read_verb(which: VersionSelector) -> str:

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from service.errors import Problem
-from service.projects.service import authorize_project
 
 from . import queries
+from .models import CollectForm
 from .schema import FormField, FormSchema
 
 if TYPE_CHECKING:
-    from service.auth.models import Actor
+    from service.auth.access import Access
     from service.db.pool import Connection
 
 __all__ = [
@@ -29,14 +29,6 @@ __all__ = [
 ]
 
 
-class CollectForm(msgspec.Struct, frozen=True):
-    xml_form_id: str
-    title: str
-    version: str
-    md5: str
-    has_media: bool
-
-
 class SubmissionTarget(msgspec.Struct, frozen=True):
     form_id: int
     form_version_id: int
@@ -45,20 +37,11 @@ class SubmissionTarget(msgspec.Struct, frozen=True):
     fields: dict[str, FormField]
 
 
-async def forms_for_collect(conn: Connection, actor: Actor, project_id: int) -> list[CollectForm]:
-    await authorize_project(conn, actor, project_id, "form.list")
+async def forms_for_collect(conn: Connection, access: Access) -> list[CollectForm]:
+    access.require("form.list")
+    actor = access.actor
     app_user_id = actor.id if actor.kind == "app_user" else None
-    rows = await queries.list_forms_for_collect(conn, project_id, app_user_id)
-    return [
-        CollectForm(
-            xml_form_id=row["xml_form_id"],
-            title=row["title"],
-            version=row["version"],
-            md5=row["xml_md5"],
-            has_media=row["has_media"],
-        )
-        for row in rows
-    ]
+    return await queries.list_forms_for_collect(conn, access.project_id, app_user_id)
 
 
 # Form versions never change once published, so caching their parsed schema by id cannot make two processes
@@ -79,29 +62,28 @@ async def schema_for_version(conn: Connection, version_id: int) -> tuple[FormSch
     return entry
 
 
-async def submission_target(
-    conn: Connection, actor: Actor, project_id: int, xml_form_id: str, version: str
-) -> SubmissionTarget:
+async def submission_target(conn: Connection, access: Access, xml_form_id: str, version: str) -> SubmissionTarget:
     """Where a submission goes: 404 unknown form or version, 409 closed form, 401/403 not allowed."""
-    await authorize_project(conn, actor, project_id, "submission.create")
-    row = await queries.submission_target(conn, project_id, xml_form_id, version)
+    access.require("submission.create")
+    row = await queries.submission_target(conn, access.project_id, xml_form_id, version)
     if row is None:
         raise Problem.not_found("form")
+    actor = access.actor
     if (
         actor.kind == "app_user"
         and actor.id is not None
-        and not await queries.app_user_assigned(conn, row["form_id"], actor.id)
+        and not await queries.app_user_assigned(conn, row.form_id, actor.id)
     ):
         raise Problem.insufficient_rights()
-    if row["version_id"] is None:
+    if row.version_id is None:
         raise Problem.form_version_not_found(version)
-    if row["state"] == "closed":
+    if row.state == "closed":
         raise Problem.not_accepting_submissions()
-    schema, fields = await schema_for_version(conn, row["version_id"])
+    schema, fields = await schema_for_version(conn, row.version_id)
     return SubmissionTarget(
-        form_id=row["form_id"],
-        form_version_id=row["version_id"],
-        encrypted=row["base64_public_key"] is not None,
+        form_id=row.form_id,
+        form_version_id=row.version_id,
+        encrypted=row.base64_public_key is not None,
         schema=schema,
         fields=fields,
     )

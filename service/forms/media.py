@@ -14,8 +14,8 @@ from .models import AttachmentOut
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable
 
-    from service.auth.models import Actor
-    from service.http import Services
+    from service.auth.access import Access
+    from service.resources import Resources
 
 
 from .access import authorized_form, lock_form
@@ -24,37 +24,34 @@ __all__ = ["clear_attachment", "upload_attachment"]
 
 
 async def upload_attachment(
-    services: Services,
-    actor: Actor,
-    project_id: int,
+    res: Resources,
+    access: Access,
     xml_form_id: str,
     name: str,
     chunks: AsyncIterable[bytes],
 ) -> AttachmentOut:
     """Stream a media file into the draft; only names the form references are accepted (as Central)."""
-    async with services.pool.acquire() as conn:
-        form = await authorized_form(conn, actor, project_id, xml_form_id, "form.update")
+    async with res.pool.acquire() as conn:
+        form = await authorized_form(conn, access, xml_form_id, "form.update")
         if form.draft_version_id is None:
-            raise Problem.no_draft()
+            raise Problem.not_found("draft")
         expected = {r.name: r for r in await queries.list_attachments(conn, form.draft_version_id)}
     if name not in expected:
         raise Problem.not_found("form attachment")
-    content = await store_stream(
-        services.store, chunks, limit=services.settings.max_form_attachment_bytes, want_md5=True
-    )
+    content = await store_stream(res.store, chunks, limit=res.settings.max_form_attachment_bytes, want_md5=True)
     if expected[name].kind == "image" and not content.content_type.startswith("image/"):
         raise Problem.not_an_image(name, f"its content looks like {content.content_type}")
-    async with services.pool.acquire() as conn, conn.transaction():
+    async with res.pool.acquire() as conn, conn.transaction():
         form = await lock_form(conn, form.id)
         if form.draft_version_id is None:
-            raise Problem.no_draft()
+            raise Problem.not_found("draft")
         blob_id = await ensure_blob(conn, content)
         await queries.set_attachment_blob(conn, form.draft_version_id, name, blob_id)
         await record_audit(
             conn,
             "form.attachment.update",
-            actor_user_id=actor.user_id,
-            project_id=project_id,
+            actor_user_id=access.actor.user_id,
+            project_id=access.project_id,
             form_id=form.id,
             details={"name": name, "sha256": content.sha256},
         )
@@ -62,10 +59,10 @@ async def upload_attachment(
     return AttachmentOut.of(next(r for r in rows if r.name == name))
 
 
-async def clear_attachment(services: Services, actor: Actor, project_id: int, xml_form_id: str, name: str) -> None:
-    async with services.pool.acquire() as conn, conn.transaction():
-        form = await authorized_form(conn, actor, project_id, xml_form_id, "form.update")
+async def clear_attachment(res: Resources, access: Access, xml_form_id: str, name: str) -> None:
+    async with res.pool.acquire() as conn, conn.transaction():
+        form = await authorized_form(conn, access, xml_form_id, "form.update")
         if form.draft_version_id is None:
-            raise Problem.no_draft()
+            raise Problem.not_found("draft")
         if not await queries.set_attachment_blob(conn, form.draft_version_id, name, None):
             raise Problem.not_found("form attachment")

@@ -14,6 +14,8 @@ from .convert import FormProblem
 __all__ = [
     "AttachmentOut",
     "AttachmentRow",
+    "CollectForm",
+    "TargetRow",
     "FieldOut",
     "FormOut",
     "FormRow",
@@ -50,6 +52,25 @@ class VersionRow(msgspec.Struct, frozen=True):
     warnings: list[Any]
     created_at: datetime
     published_at: datetime | None
+
+
+class CollectForm(msgspec.Struct, frozen=True):
+    """A form as Collect's form list shows it."""
+
+    xml_form_id: str
+    title: str
+    version: str
+    xml_md5: str
+    has_media: bool
+
+
+class TargetRow(msgspec.Struct, frozen=True):
+    """The form a submission names, and its published version with that version string (None: no such one)."""
+
+    form_id: int
+    state: FormState
+    version_id: int | None
+    base64_public_key: str | None
 
 
 class AttachmentRow(msgspec.Struct, frozen=True):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .models import AttachmentRow, FormRow, VersionRow
+from service.db.rows import many, one, optional
+
+from .models import AttachmentRow, CollectForm, FormRow, TargetRow, VersionRow
 
 if TYPE_CHECKING:
     from service.db.pool import Connection
@@ -50,13 +52,13 @@ async def get_form(conn: Connection, project_id: int, xml_form_id: str) -> FormR
         project_id,
         xml_form_id,
     )
-    return FormRow(**row) if row else None
+    return optional(row, FormRow)
 
 
 async def get_form_by_id(conn: Connection, form_id: int, *, for_update: bool = False) -> FormRow | None:
     lock = " for update" if for_update else ""
     row = await conn.fetchrow(f"select {_FORM} from forms where id = $1 and deleted_at is null{lock}", form_id)
-    return FormRow(**row) if row else None
+    return optional(row, FormRow)
 
 
 async def list_forms(conn: Connection, project_id: int) -> list[tuple[FormRow, VersionRow]]:
@@ -84,8 +86,7 @@ async def insert_form(conn: Connection, *, project_id: int, xml_form_id: str, cr
         xml_form_id,
         created_by,
     )
-    assert row is not None
-    return FormRow(**row)
+    return one(row, FormRow)
 
 
 async def insert_version(
@@ -119,14 +120,12 @@ async def insert_version(
         warnings,
         created_by,
     )
-    assert row is not None
-    return VersionRow(**row)
+    return one(row, VersionRow)
 
 
 async def get_version(conn: Connection, version_id: int) -> VersionRow:
     row = await conn.fetchrow(f"select {_VERSION} from form_versions where id = $1", version_id)
-    assert row is not None
-    return VersionRow(**row)
+    return one(row, VersionRow)
 
 
 async def get_version_by_string(conn: Connection, form_id: int, version: str) -> VersionRow | None:
@@ -135,7 +134,7 @@ async def get_version_by_string(conn: Connection, form_id: int, version: str) ->
         form_id,
         version,
     )
-    return VersionRow(**row) if row else None
+    return optional(row, VersionRow)
 
 
 async def list_published_versions(conn: Connection, form_id: int) -> list[VersionRow]:
@@ -144,7 +143,7 @@ async def list_published_versions(conn: Connection, form_id: int) -> list[Versio
         "order by published_at desc, id desc",
         form_id,
     )
-    return [VersionRow(**row) for row in rows]
+    return many(rows, VersionRow)
 
 
 async def get_version_xml(conn: Connection, version_id: int) -> str:
@@ -188,8 +187,7 @@ async def update_state(conn: Connection, form_id: int, state: FormState) -> Form
     row = await conn.fetchrow(
         f"update forms set state = $2, updated_at = now() where id = $1 returning {_FORM}", form_id, state
     )
-    assert row is not None
-    return FormRow(**row)
+    return one(row, FormRow)
 
 
 async def soft_delete_form(conn: Connection, form_id: int) -> None:
@@ -233,12 +231,12 @@ async def list_attachments(conn: Connection, version_id: int) -> list[Attachment
         where a.form_version_id = $1 order by a.name""",
         version_id,
     )
-    return [AttachmentRow(**row) for row in rows]
+    return many(rows, AttachmentRow)
 
 
-async def list_forms_for_collect(conn: Connection, project_id: int, app_user_id: int | None) -> list[Any]:
+async def list_forms_for_collect(conn: Connection, project_id: int, app_user_id: int | None) -> list[CollectForm]:
     """Published, open forms (for an app user: only those assigned), with whether they carry media."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         """select f.xml_form_id, v.title, v.version, v.xml_md5,
                exists (select 1 from form_attachments a where a.form_version_id = v.id
                        and a.blob_id is not null) as has_media
@@ -250,6 +248,7 @@ async def list_forms_for_collect(conn: Connection, project_id: int, app_user_id:
         project_id,
         app_user_id,
     )
+    return many(rows, CollectForm)
 
 
 async def app_user_assigned(conn: Connection, form_id: int, app_user_id: int) -> bool:
@@ -259,9 +258,9 @@ async def app_user_assigned(conn: Connection, form_id: int, app_user_id: int) ->
     return found is not None
 
 
-async def submission_target(conn: Connection, project_id: int, xml_form_id: str, version: str) -> Any:
+async def submission_target(conn: Connection, project_id: int, xml_form_id: str, version: str) -> TargetRow | None:
     """The form and the published version a submission names (version_id null when no such version)."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         """select f.id as form_id, f.state, v.id as version_id, v.base64_public_key
         from forms f left join form_versions v
           on v.form_id = f.id and v.version = $3 and v.published_at is not null
@@ -270,3 +269,4 @@ async def submission_target(conn: Connection, project_id: int, xml_form_id: str,
         xml_form_id,
         version,
     )
+    return optional(row, TargetRow)

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 
     from litestar import Request
 
-    from service.auth.models import Actor
-    from service.http import Services
+    from service.auth.access import Access
+    from service.resources import Resources
 
 __all__ = ["attachment_response", "download", "xml_response"]
 
@@ -42,16 +42,13 @@ def download(content_type: str, stream: AsyncIterator[bytes], filename: str, **h
 
 async def attachment_response(
     request: Request[Any, Any, Any],
-    services: Services,
-    actor: Actor,
-    project_id: int,
+    res: Resources,
+    access: Access,
     xml_form_id: str,
     name: str,
     which: str,
 ) -> Response[bytes] | Stream:
-    content_type, md5, size, stream = await reading.read_attachment(
-        services, actor, project_id, xml_form_id, name, which
-    )
+    content_type, md5, size, stream = await reading.read_attachment(res, access, xml_form_id, name, which)
     etag = f'"{md5}"'
     if request.headers.get("if-none-match") == etag:
         await stream.aclose()  # type: ignore[attr-defined]

@@ -13,30 +13,18 @@ from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
+from service.bodies import read_body, stream_body
 from service.errors import Problem
-from service.http import ActorDep, ServicesDep
+from service.http import AccessDep, ResourcesDep
 
 from . import media, reading, service
 from .models import AttachmentOut, FieldOut, FormOut, FormUpdateIn
 from .responses import attachment_response, download, xml_response
 
-__all__ = ["read_body", "router"]
+__all__ = ["router"]
 
 _SOURCE_SUFFIXES = {".xlsx": "xlsx", ".xls": "xls"}
 _FILENAME = re.compile(r'filename\*?=(?:UTF-8\'\')?"?([^";]+)"?', re.IGNORECASE)
-
-
-async def read_body(request: Request[Any, Any, Any], limit: int) -> bytes:
-    """The whole body, refusing (413) as soon as it passes `limit` — for small uploads only."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise Problem.too_large(limit)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise Problem.too_large(limit)
-    return bytes(body)
 
 
 def _fallback_form_id(request: Request[Any, Any, Any]) -> str | None:
@@ -54,24 +42,22 @@ IgnoreWarnings = Annotated[bool, QueryParameter(name="ignoreWarnings")]
 
 
 @get("/")
-async def list_forms(services: ServicesDep, actor: ActorDep, project_id: FromPath[int]) -> list[FormOut]:
-    return await service.list_forms(services, actor, project_id)
+async def list_forms(resources: ResourcesDep, access: AccessDep) -> list[FormOut]:
+    return await service.list_forms(resources, access)
 
 
 @post("/", status_code=200, request_max_body_size=None)
 async def create_form(
     request: Request[Any, Any, Any],
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: FromPath[int],
+    resources: ResourcesDep,
+    access: AccessDep,
     ignore_warnings: IgnoreWarnings = False,
     publish: FromQuery[bool] = False,
 ) -> FormOut:
-    data = await read_body(request, services.settings.max_form_upload_bytes)
+    data = await read_body(request, resources.settings.max_form_upload_bytes)
     return await service.create_form(
-        services,
-        actor,
-        project_id,
+        resources,
+        access,
         data,
         content_type=request.headers.get("content-type"),
         fallback_form_id=_fallback_form_id(request),
@@ -83,75 +69,66 @@ async def create_form(
 @get("/{name:str}")
 async def get_form(
     request: Request[Any, Any, Any],
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: FromPath[int],
+    resources: ResourcesDep,
+    access: AccessDep,
     name: FromPath[str],
 ) -> Response[Any] | Stream:
     if name.endswith(".xml"):
-        xml, md5 = await reading.read_form_xml(services, actor, project_id, name[:-4])
+        xml, md5 = await reading.read_form_xml(resources, access, name[:-4])
         return xml_response(xml, md5, request)
     for suffix, expected_type in _SOURCE_SUFFIXES.items():
         if name.endswith(suffix):
             xml_form_id = name[: -len(suffix)]
-            source_type, content_type, stream = await reading.read_source(services, actor, project_id, xml_form_id)
+            source_type, content_type, stream = await reading.read_source(resources, access, xml_form_id)
             if source_type != expected_type:
                 raise Problem.not_found("form source")
             return download(content_type, stream, f"{xml_form_id}{suffix}")
-    return Response(content=await service.get_form(services, actor, project_id, name))
+    return Response(content=await service.get_form(resources, access, name))
 
 
 @patch("/{xml_form_id:str}")
 async def update_form(
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: FromPath[int],
+    resources: ResourcesDep,
+    access: AccessDep,
     xml_form_id: FromPath[str],
     data: JSONBody[FormUpdateIn],
 ) -> FormOut:
-    return await service.set_form_state(services, actor, project_id, xml_form_id, data.state)
+    return await service.set_form_state(resources, access, xml_form_id, data.state)
 
 
 @delete("/{xml_form_id:str}", status_code=200)
-async def delete_form(
-    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str]
-) -> dict[str, bool]:
-    await service.delete_form(services, actor, project_id, xml_form_id)
+async def delete_form(resources: ResourcesDep, access: AccessDep, xml_form_id: FromPath[str]) -> dict[str, bool]:
+    await service.delete_form(resources, access, xml_form_id)
     return {"success": True}
 
 
 @get("/{xml_form_id:str}/fields")
-async def form_fields(
-    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str]
-) -> list[FieldOut]:
-    return await reading.form_fields(services, actor, project_id, xml_form_id)
+async def form_fields(resources: ResourcesDep, access: AccessDep, xml_form_id: FromPath[str]) -> list[FieldOut]:
+    return await reading.form_fields(resources, access, xml_form_id)
 
 
 @get("/{xml_form_id:str}/versions")
-async def list_versions(
-    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str]
-) -> list[FormOut]:
-    return await reading.list_versions(services, actor, project_id, xml_form_id)
+async def list_versions(resources: ResourcesDep, access: AccessDep, xml_form_id: FromPath[str]) -> list[FormOut]:
+    return await reading.list_versions(resources, access, xml_form_id)
 
 
 @get("/{xml_form_id:str}/versions/{version:str}")
 async def get_version(
     request: Request[Any, Any, Any],
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: FromPath[int],
+    resources: ResourcesDep,
+    access: AccessDep,
     xml_form_id: FromPath[str],
     version: FromPath[str],
 ) -> Response[Any] | Stream:
     if version.endswith(".xml"):
-        xml, md5 = await reading.read_form_xml(services, actor, project_id, xml_form_id, version[:-4])
+        xml, md5 = await reading.read_form_xml(resources, access, xml_form_id, version[:-4])
         return xml_response(xml, md5, request)
     for suffix in _SOURCE_SUFFIXES:
         if version.endswith(suffix):
             v = version[: -len(suffix)]
-            _, content_type, stream = await reading.read_source(services, actor, project_id, xml_form_id, v)
+            _, content_type, stream = await reading.read_source(resources, access, xml_form_id, v)
             return download(content_type, stream, f"{xml_form_id}-{v}{suffix}")
-    versions = await reading.list_versions(services, actor, project_id, xml_form_id)
+    versions = await reading.list_versions(resources, access, xml_form_id)
     for found in versions:
         if found.version == version:
             return Response(content=found)
@@ -160,38 +137,35 @@ async def get_version(
 
 @get("/{xml_form_id:str}/attachments")
 async def list_attachments(
-    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str]
+    resources: ResourcesDep, access: AccessDep, xml_form_id: FromPath[str]
 ) -> list[AttachmentOut]:
-    return await reading.list_attachments(services, actor, project_id, xml_form_id)
+    return await reading.list_attachments(resources, access, xml_form_id)
 
 
 @get("/{xml_form_id:str}/attachments/{name:str}")
 async def get_attachment(
     request: Request[Any, Any, Any],
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: FromPath[int],
+    resources: ResourcesDep,
+    access: AccessDep,
     xml_form_id: FromPath[str],
     name: FromPath[str],
 ) -> Response[Any] | Stream:
-    return await attachment_response(request, services, actor, project_id, xml_form_id, name, "published")
+    return await attachment_response(request, resources, access, xml_form_id, name, "published")
 
 
 # Drafts
 @post("/{xml_form_id:str}/draft", status_code=200, request_max_body_size=None)
 async def create_draft(
     request: Request[Any, Any, Any],
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: FromPath[int],
+    resources: ResourcesDep,
+    access: AccessDep,
     xml_form_id: FromPath[str],
     ignore_warnings: IgnoreWarnings = False,
 ) -> FormOut:
-    data = await read_body(request, services.settings.max_form_upload_bytes)
+    data = await read_body(request, resources.settings.max_form_upload_bytes)
     return await service.create_draft(
-        services,
-        actor,
-        project_id,
+        resources,
+        access,
         xml_form_id,
         data,
         content_type=request.headers.get("content-type"),
@@ -200,88 +174,77 @@ async def create_draft(
 
 
 @get("/{xml_form_id:str}/draft")
-async def get_draft(
-    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str]
-) -> FormOut:
-    return await service.get_draft(services, actor, project_id, xml_form_id)
+async def get_draft(resources: ResourcesDep, access: AccessDep, xml_form_id: FromPath[str]) -> FormOut:
+    return await service.get_draft(resources, access, xml_form_id)
 
 
 @delete("/{xml_form_id:str}/draft", status_code=200)
-async def delete_draft(
-    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str]
-) -> dict[str, bool]:
-    await service.delete_draft(services, actor, project_id, xml_form_id)
+async def delete_draft(resources: ResourcesDep, access: AccessDep, xml_form_id: FromPath[str]) -> dict[str, bool]:
+    await service.delete_draft(resources, access, xml_form_id)
     return {"success": True}
 
 
 @get("/{xml_form_id:str}/draft.xml")
 async def get_draft_xml(
     request: Request[Any, Any, Any],
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: FromPath[int],
+    resources: ResourcesDep,
+    access: AccessDep,
     xml_form_id: FromPath[str],
 ) -> Response[bytes]:
-    xml, md5 = await reading.read_form_xml(services, actor, project_id, xml_form_id, "draft")
+    xml, md5 = await reading.read_form_xml(resources, access, xml_form_id, "draft")
     return xml_response(xml, md5, request)
 
 
 @post("/{xml_form_id:str}/draft/publish", status_code=200)
 async def publish_draft(
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: FromPath[int],
+    resources: ResourcesDep,
+    access: AccessDep,
     xml_form_id: FromPath[str],
     version: FromQuery[str | None] = None,
 ) -> FormOut:
-    return await service.publish_draft(services, actor, project_id, xml_form_id, new_version=version)
+    return await service.publish_draft(resources, access, xml_form_id, new_version=version)
 
 
 @get("/{xml_form_id:str}/draft/attachments")
 async def list_draft_attachments(
-    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str]
+    resources: ResourcesDep, access: AccessDep, xml_form_id: FromPath[str]
 ) -> list[AttachmentOut]:
-    return await reading.list_attachments(services, actor, project_id, xml_form_id, "draft")
+    return await reading.list_attachments(resources, access, xml_form_id, "draft")
 
 
 @get("/{xml_form_id:str}/draft/attachments/{name:str}")
 async def get_draft_attachment(
     request: Request[Any, Any, Any],
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: FromPath[int],
+    resources: ResourcesDep,
+    access: AccessDep,
     xml_form_id: FromPath[str],
     name: FromPath[str],
 ) -> Response[Any] | Stream:
-    return await attachment_response(request, services, actor, project_id, xml_form_id, name, "draft")
+    return await attachment_response(request, resources, access, xml_form_id, name, "draft")
 
 
 @post("/{xml_form_id:str}/draft/attachments/{name:str}", status_code=200, request_max_body_size=None)
 async def upload_draft_attachment(
     request: Request[Any, Any, Any],
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: FromPath[int],
+    resources: ResourcesDep,
+    access: AccessDep,
     xml_form_id: FromPath[str],
     name: FromPath[str],
 ) -> AttachmentOut:
-    limit = services.settings.max_form_attachment_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise Problem.too_large(limit)
-    return await media.upload_attachment(services, actor, project_id, xml_form_id, name, request.stream())
+    body = stream_body(request, resources.settings.max_form_attachment_bytes)
+    return await media.upload_attachment(resources, access, xml_form_id, name, body)
 
 
 @delete("/{xml_form_id:str}/draft/attachments/{name:str}", status_code=200)
 async def clear_draft_attachment(
-    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], xml_form_id: FromPath[str], name: FromPath[str]
+    resources: ResourcesDep, access: AccessDep, xml_form_id: FromPath[str], name: FromPath[str]
 ) -> dict[str, bool]:
-    await media.clear_attachment(services, actor, project_id, xml_form_id, name)
+    await media.clear_attachment(resources, access, xml_form_id, name)
     return {"success": True}
 
 
 router = Router(
-    path="/v1/projects/{project_id:int}/forms",
+    path="/projects/{project_id:int}/forms",
     route_handlers=[
         list_forms,
         create_form,

@@ -1,8 +1,7 @@
 """What ingestion and exports need to know about an XForm, read once at upload and stored as JSONB.
 
-Elements are matched by local name, ignoring prefixes and namespaces, as Central does (`orx:meta` = `meta`).
-Uploaded XForms are untrusted: the parser loads no DTD, expands no entity, touches no network, and any DOCTYPE
-is refused.
+Uploaded XForms are untrusted: they are read with the hardened parser of service/safexml.py, and elements are
+matched by local name.
 """
 
 from __future__ import annotations
@@ -11,16 +10,16 @@ import re
 from typing import TYPE_CHECKING, Literal
 
 import msgspec
-from lxml import etree
+
+from service.safexml import XmlRefused, attribute, children, first_child, local_name, parse_untrusted
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from lxml import etree
+
 __all__ = ["FormField", "FormMedia", "FormSchema", "FormXmlError", "parse_xform", "schema_decoder"]
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
-)
 _MEDIA_SCHEMES: dict[str, Literal["image", "audio", "video", "file"]] = {
     "jr://images/": "image",
     "jr://image/": "image",
@@ -83,73 +82,42 @@ class FormSchema(msgspec.Struct, frozen=True, omit_defaults=True):
 schema_decoder = msgspec.json.Decoder(FormSchema)
 
 
-def _local(tag: object) -> str:
-    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
-
-
-def _children(element: etree._Element, name: str | None = None) -> Iterator[etree._Element]:
-    for child in element:
-        local = _local(child.tag)
-        if local and (name is None or local == name):
-            yield child
-
-
-def _first(element: etree._Element | None, name: str) -> etree._Element | None:
-    if element is None:
-        return None
-    return next(_children(element, name), None)
-
-
-def _attr(element: etree._Element, name: str) -> str | None:
-    """An attribute by local name, whatever its namespace prefix."""
-    value = element.get(name)
-    if value is not None:
-        return value
-    for key, found in element.attrib.items():
-        if _local(key) == name:
-            return str(found)
-    return None
-
-
 def parse_xform(xml: bytes) -> FormSchema:
     try:
-        tree = etree.fromstring(xml, _PARSER).getroottree()
-    except etree.XMLSyntaxError as exc:
-        raise FormXmlError(f"the XML is not well-formed ({exc.msg})") from None
-    if tree.docinfo.doctype:  # type: ignore[union-attr]  # lxml-stubs lacks DocInfo.doctype
-        raise FormXmlError("a DOCTYPE is not allowed in a form")
-    html = tree.getroot()
-    head = _first(html, "head")
-    model = _first(head, "model")
-    body = _first(html, "body")
+        html = parse_untrusted(xml)
+    except XmlRefused as exc:
+        raise FormXmlError(exc.reason) from None
+    head = first_child(html, "head")
+    model = first_child(head, "model")
+    body = first_child(html, "body")
     if head is None or model is None:
         raise FormXmlError("the document has no h:head/model, so it is not an XForm")
-    instance = next((i for i in _children(model, "instance") if i.get("id") is None), None)
-    root = next(_children(instance), None) if instance is not None else None
+    instance = next((i for i in children(model, "instance") if i.get("id") is None), None)
+    root = next(children(instance), None) if instance is not None else None
     if root is None:
         raise FormXmlError("the form has no primary instance")
     xml_form_id = (root.get("id") or "").strip()
     if not xml_form_id:
         raise FormXmlError("the primary instance has no id attribute (the form id)")
-    title_element = _first(head, "title")
-    submission = _first(model, "submission")
-    binds = {b.get("nodeset", "").strip(): b for b in model.iter() if _local(b.tag) == "bind"}
+    title_element = first_child(head, "title")
+    submission = first_child(model, "submission")
+    binds = {b.get("nodeset", "").strip(): b for b in model.iter() if local_name(b.tag) == "bind"}
     controls = _body_controls(body)
-    root_path = f"/{_local(root.tag)}"
+    root_path = f"/{local_name(root.tag)}"
     fields = list(_walk(root, root_path, binds, controls))
     meta = {f.name: f.path for f in fields if f.path.startswith(f"{root_path}/meta/")}
     return FormSchema(
         xml_form_id=xml_form_id,
-        version=(_attr(root, "version") or "").strip(),
+        version=(attribute(root, "version") or "").strip(),
         title=(title_element.text or "").strip() if title_element is not None else "",
-        root=_local(root.tag),
+        root=local_name(root.tag),
         fields=fields,
         media=_media(model, body),
         repeats=[f.path for f in fields if f.kind == "repeat"],
-        base64_public_key=_attr(submission, "base64RsaPublicKey") if submission is not None else None,
-        submission_url=_attr(submission, "action") if submission is not None else None,
-        xforms_version=_attr(model, "xforms-version"),
-        entities_version=_attr(model, "entities-version"),
+        base64_public_key=attribute(submission, "base64RsaPublicKey") if submission is not None else None,
+        submission_url=attribute(submission, "action") if submission is not None else None,
+        xforms_version=attribute(model, "xforms-version"),
+        entities_version=attribute(model, "entities-version"),
         entity_lists=_entity_lists(root),
         meta=meta,
     )
@@ -166,7 +134,7 @@ def _body_controls(body: etree._Element | None) -> _Controls:
     if body is None:
         return controls
     for element in body.iter():
-        local = _local(element.tag)
+        local = local_name(element.tag)
         if local == "repeat":
             controls.repeats.add(element.get("nodeset", "").strip())
         elif local == "select":
@@ -180,26 +148,26 @@ def _walk(
     element: etree._Element, path: str, binds: dict[str, etree._Element], controls: _Controls
 ) -> Iterator[FormField]:
     seen: set[str] = set()
-    for child in _children(element):
-        child_path = f"{path}/{_local(child.tag)}"
+    for child in children(element):
+        child_path = f"{path}/{local_name(child.tag)}"
         if child_path in seen:
             continue  # a repeat's template and its first instance
         seen.add(child_path)
         bind = binds.get(child_path)
-        if child_path in controls.repeats or _attr(child, "template") is not None:
-            yield FormField(path=child_path, name=_local(child.tag), type="structure", kind="repeat")
+        if child_path in controls.repeats or attribute(child, "template") is not None:
+            yield FormField(path=child_path, name=local_name(child.tag), type="structure", kind="repeat")
             yield from _walk(child, child_path, binds, controls)
-        elif next(_children(child), None) is not None:
+        elif next(children(child), None) is not None:
             # Anything with element children is a group (a bind on it only carries relevance).
-            yield FormField(path=child_path, name=_local(child.tag), type="structure", kind="group")
+            yield FormField(path=child_path, name=local_name(child.tag), type="structure", kind="group")
             yield from _walk(child, child_path, binds, controls)
         else:
-            yield _field(child_path, _local(child.tag), bind, controls)
+            yield _field(child_path, local_name(child.tag), bind, controls)
 
 
 def _field(path: str, name: str, bind: etree._Element | None, controls: _Controls) -> FormField:
-    data_type = _local(_attr(bind, "type") or "string") if bind is not None else "string"
-    max_pixels = _attr(bind, "max-pixels") if bind is not None else None
+    data_type = local_name(attribute(bind, "type") or "string") if bind is not None else "string"
+    max_pixels = attribute(bind, "max-pixels") if bind is not None else None
     binary = data_type == "binary" or path.endswith("/meta/audit")
     return FormField(
         path=path,
@@ -221,7 +189,7 @@ def _media(model: etree._Element, body: etree._Element | None) -> list[FormMedia
         _add_media(found, reference)
     if body is not None:
         for element in body.iter():
-            local = _local(element.tag)
+            local = local_name(element.tag)
             if local == "input" and element.get("query"):
                 # select_one_external: choices come from itemsets.csv, which the XForm never names.
                 found.setdefault("itemsets.csv", FormMedia(name="itemsets.csv", kind="file"))
@@ -233,13 +201,13 @@ def _media(model: etree._Element, body: etree._Element | None) -> list[FormMedia
 
 
 def _model_references(model: etree._Element) -> Iterator[str]:
-    for instance in _children(model, "instance"):
+    for instance in children(model, "instance"):
         source = instance.get("src")
         if source:
             yield source.strip()
     for element in model.iter():
         text = (element.text or "").strip()
-        if text.startswith("jr://") and (_local(element.tag) == "value" or text.startswith("jr://images/")):
+        if text.startswith("jr://") and (local_name(element.tag) == "value" or text.startswith("jr://images/")):
             yield text
 
 
@@ -258,8 +226,8 @@ def _add_media(found: dict[str, FormMedia], reference: str) -> None:
 def _entity_lists(root: etree._Element) -> list[str]:
     lists = []
     for element in root.iter():
-        if _local(element.tag) == "entity":
-            dataset = _attr(element, "dataset")
+        if local_name(element.tag) == "entity":
+            dataset = attribute(element, "dataset")
             if dataset and dataset not in lists:
                 lists.append(dataset)
     return lists

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import asyncpg
 import msgspec
 
 from service.audit import record_audit
 from service.errors import Problem
 from service.media.blobs import ensure_blob, md5_hex, store_bytes
-from service.projects.service import authorize_project
 
 from . import queries
 from .models import FormOut
@@ -23,9 +21,9 @@ from .schema import FormSchema
 from .xml_edit import set_instance_version
 
 if TYPE_CHECKING:
-    from service.auth.models import Actor
+    from service.auth.access import Access
     from service.db.pool import Connection
-    from service.http import Services
+    from service.resources import Resources
 
     from .convert import FormProblem
     from .models import FormRow, FormState, VersionRow
@@ -48,13 +46,12 @@ __all__ = [
 
 async def _store_version(
     conn: Connection,
-    services: Services,
     form: FormRow,
     definition: Definition,
     *,
     source_blob_id: int | None,
     itemsets_blob_id: int | None,
-    actor: Actor,
+    created_by: int | None,
 ) -> VersionRow:
     version = await queries.insert_version(
         conn,
@@ -68,7 +65,7 @@ async def _store_version(
         schema=definition.schema,
         base64_public_key=definition.schema.base64_public_key,
         warnings=definition.warnings,
-        created_by=actor.user_id,
+        created_by=created_by,
     )
     await queries.insert_attachments(conn, version.id, [(m.name, m.kind) for m in definition.schema.media])
     if itemsets_blob_id is not None:
@@ -77,22 +74,21 @@ async def _store_version(
 
 
 async def _store_sources(
-    conn: Connection, services: Services, data: bytes | None, definition: Definition
+    conn: Connection, res: Resources, data: bytes | None, definition: Definition
 ) -> tuple[int | None, int | None]:
     source_blob_id = itemsets_blob_id = None
     if data is not None:
-        content = await store_bytes(services.store, data)
+        content = await store_bytes(res.store, data)
         source_blob_id = await ensure_blob(conn, content, content_type=SOURCE_CONTENT_TYPES[definition.source_type])
     if definition.itemsets_csv is not None:
-        content = await store_bytes(services.store, definition.itemsets_csv.encode("utf-8"))
+        content = await store_bytes(res.store, definition.itemsets_csv.encode("utf-8"))
         itemsets_blob_id = await ensure_blob(conn, content, content_type="text/csv")
     return source_blob_id, itemsets_blob_id
 
 
 async def create_form(
-    services: Services,
-    actor: Actor,
-    project_id: int,
+    res: Resources,
+    access: Access,
     data: bytes,
     *,
     content_type: str | None,
@@ -100,34 +96,28 @@ async def create_form(
     publish: bool,
     ignore_warnings: bool,
 ) -> FormOut:
-    async with services.pool.acquire() as conn:
-        await authorize_project(conn, actor, project_id, "form.create")
+    access.require("form.create")
     definition = await prepare_definition(
-        services.converter, data, content_type=content_type, fallback_form_id=fallback_form_id
+        res.converter, data, content_type=content_type, fallback_form_id=fallback_form_id
     )
     if definition.warnings and not ignore_warnings:
         raise Problem.form_warnings(problem_dicts(definition.warnings))
-    async with services.pool.acquire() as conn, conn.transaction():
-        source_blob_id, itemsets_blob_id = await _store_sources(conn, services, data, definition)
-        try:
-            form = await queries.insert_form(
-                conn,
-                project_id=project_id,
-                xml_form_id=definition.schema.xml_form_id,
-                created_by=actor.user_id,
-            )
-        except asyncpg.UniqueViolationError:
-            raise Problem.already_exists(
-                "projectId, xmlFormId", f"{project_id}, {definition.schema.xml_form_id}"
-            ) from None
+    async with res.pool.acquire() as conn, conn.transaction():
+        source_blob_id, itemsets_blob_id = await _store_sources(conn, res, data, definition)
+        # A form id already in the project is a unique violation: 409.3, translated at the database boundary.
+        form = await queries.insert_form(
+            conn,
+            project_id=access.project_id,
+            xml_form_id=definition.schema.xml_form_id,
+            created_by=access.actor.user_id,
+        )
         version = await _store_version(
             conn,
-            services,
             form,
             definition,
             source_blob_id=source_blob_id,
             itemsets_blob_id=itemsets_blob_id,
-            actor=actor,
+            created_by=access.actor.user_id,
         )
         await queries.set_draft(conn, form.id, version.id)
         if publish:
@@ -135,8 +125,8 @@ async def create_form(
         await record_audit(
             conn,
             "form.create",
-            actor_user_id=actor.user_id,
-            project_id=project_id,
+            actor_user_id=access.actor.user_id,
+            project_id=access.project_id,
             form_id=form.id,
             details={"version": version.version, "published": publish},
         )
@@ -144,11 +134,8 @@ async def create_form(
 
 
 async def _publish(conn: Connection, form: FormRow, version: VersionRow) -> None:
-    async with conn.transaction():  # a savepoint, so a clash leaves the outer transaction usable
-        try:
-            await queries.publish_version(conn, form.id, version.id)
-        except asyncpg.UniqueViolationError:
-            raise Problem.version_conflict(form.xml_form_id, version.version) from None
+    # A version string already published for this form is 409.6 (db/errors.py names the constraint).
+    await queries.publish_version(conn, form.id, version.id)
 
 
 async def _form_out(conn: Connection, form_id: int, *, warnings: list[FormProblem] | None = None) -> FormOut:
@@ -159,30 +146,29 @@ async def _form_out(conn: Connection, form_id: int, *, warnings: list[FormProble
     return FormOut.of(form, await queries.get_version(conn, version_id), warnings=warnings)
 
 
-async def list_forms(services: Services, actor: Actor, project_id: int) -> list[FormOut]:
-    async with services.pool.acquire() as conn:
-        await authorize_project(conn, actor, project_id, "form.list")
-        return [FormOut.of(form, version) for form, version in await queries.list_forms(conn, project_id)]
+async def list_forms(res: Resources, access: Access) -> list[FormOut]:
+    access.require("form.list")
+    async with res.pool.acquire() as conn:
+        return [FormOut.of(form, version) for form, version in await queries.list_forms(conn, access.project_id)]
 
 
-async def get_form(services: Services, actor: Actor, project_id: int, xml_form_id: str) -> FormOut:
-    async with services.pool.acquire() as conn:
-        form = await authorized_form(conn, actor, project_id, xml_form_id, "form.read")
+async def get_form(res: Resources, access: Access, xml_form_id: str) -> FormOut:
+    async with res.pool.acquire() as conn:
+        form = await authorized_form(conn, access, xml_form_id, "form.read")
         return await _form_out(conn, form.id)
 
 
-async def get_draft(services: Services, actor: Actor, project_id: int, xml_form_id: str) -> FormOut:
-    async with services.pool.acquire() as conn:
-        form = await authorized_form(conn, actor, project_id, xml_form_id, "form.read")
+async def get_draft(res: Resources, access: Access, xml_form_id: str) -> FormOut:
+    async with res.pool.acquire() as conn:
+        form = await authorized_form(conn, access, xml_form_id, "form.read")
         if form.draft_version_id is None:
             raise Problem.not_found("draft")
         return FormOut.of(form, await queries.get_version(conn, form.draft_version_id))
 
 
 async def create_draft(
-    services: Services,
-    actor: Actor,
-    project_id: int,
+    res: Resources,
+    access: Access,
     xml_form_id: str,
     data: bytes,
     *,
@@ -190,12 +176,12 @@ async def create_draft(
     ignore_warnings: bool,
 ) -> FormOut:
     """A new draft from an upload, or (empty body) a copy of the published version to change its media."""
-    async with services.pool.acquire() as conn:
-        form = await authorized_form(conn, actor, project_id, xml_form_id, "form.update")
+    async with res.pool.acquire() as conn:
+        form = await authorized_form(conn, access, xml_form_id, "form.update")
     definition = None
     if data:
         definition = await prepare_definition(
-            services.converter, data, content_type=content_type, fallback_form_id=xml_form_id
+            res.converter, data, content_type=content_type, fallback_form_id=xml_form_id
         )
         if definition.schema.xml_form_id != xml_form_id:
             raise Problem.unexpected_value(
@@ -204,7 +190,7 @@ async def create_draft(
             )
         if definition.warnings and not ignore_warnings:
             raise Problem.form_warnings(problem_dicts(definition.warnings))
-    async with services.pool.acquire() as conn, conn.transaction():
+    async with res.pool.acquire() as conn, conn.transaction():
         form = await lock_form(conn, form.id)
         if definition is None:
             if form.current_version_id is None:
@@ -213,15 +199,14 @@ async def create_draft(
             source_blob_id = (await queries.get_version(conn, form.current_version_id)).source_blob_id
             itemsets_blob_id = None
         else:
-            source_blob_id, itemsets_blob_id = await _store_sources(conn, services, data, definition)
+            source_blob_id, itemsets_blob_id = await _store_sources(conn, res, data, definition)
         version = await _store_version(
             conn,
-            services,
             form,
             definition,
             source_blob_id=source_blob_id,
             itemsets_blob_id=itemsets_blob_id,
-            actor=actor,
+            created_by=access.actor.user_id,
         )
         # Media carry over by file name: from the draft being replaced first, then from the published version.
         for source_id in (form.draft_version_id, form.current_version_id):
@@ -233,8 +218,8 @@ async def create_draft(
         await record_audit(
             conn,
             "form.draft.create",
-            actor_user_id=actor.user_id,
-            project_id=project_id,
+            actor_user_id=access.actor.user_id,
+            project_id=access.project_id,
             form_id=form.id,
             details={"version": version.version},
         )
@@ -256,14 +241,12 @@ async def _definition_of(conn: Connection, version_id: int) -> Definition:
     )
 
 
-async def publish_draft(
-    services: Services, actor: Actor, project_id: int, xml_form_id: str, *, new_version: str | None
-) -> FormOut:
-    async with services.pool.acquire() as conn, conn.transaction():
-        form = await authorized_form(conn, actor, project_id, xml_form_id, "form.update")
+async def publish_draft(res: Resources, access: Access, xml_form_id: str, *, new_version: str | None) -> FormOut:
+    async with res.pool.acquire() as conn, conn.transaction():
+        form = await authorized_form(conn, access, xml_form_id, "form.update")
         form = await lock_form(conn, form.id)
         if form.draft_version_id is None:
-            raise Problem.no_draft()
+            raise Problem.not_found("draft")
         version = await queries.get_version(conn, form.draft_version_id)
         if new_version is not None and new_version != version.version:
             if not new_version.strip() or len(new_version) > 200:
@@ -277,44 +260,44 @@ async def publish_draft(
         await record_audit(
             conn,
             "form.publish",
-            actor_user_id=actor.user_id,
-            project_id=project_id,
+            actor_user_id=access.actor.user_id,
+            project_id=access.project_id,
             form_id=form.id,
             details={"version": version.version},
         )
         return await _form_out(conn, form.id)
 
 
-async def delete_draft(services: Services, actor: Actor, project_id: int, xml_form_id: str) -> None:
-    async with services.pool.acquire() as conn, conn.transaction():
-        form = await authorized_form(conn, actor, project_id, xml_form_id, "form.update")
+async def delete_draft(res: Resources, access: Access, xml_form_id: str) -> None:
+    async with res.pool.acquire() as conn, conn.transaction():
+        form = await authorized_form(conn, access, xml_form_id, "form.update")
         form = await lock_form(conn, form.id)
         if form.draft_version_id is None:
-            raise Problem.no_draft()
+            raise Problem.not_found("draft")
         if form.current_version_id is None:
-            raise Problem(409.7, "This form was never published; delete the form instead of its only draft.")
+            raise Problem.no_published_version()
         await queries.delete_draft(conn, form.id, form.draft_version_id)
 
 
-async def set_form_state(
-    services: Services, actor: Actor, project_id: int, xml_form_id: str, state: FormState
-) -> FormOut:
-    async with services.pool.acquire() as conn, conn.transaction():
-        form = await authorized_form(conn, actor, project_id, xml_form_id, "form.update")
+async def set_form_state(res: Resources, access: Access, xml_form_id: str, state: FormState) -> FormOut:
+    async with res.pool.acquire() as conn, conn.transaction():
+        form = await authorized_form(conn, access, xml_form_id, "form.update")
         await queries.update_state(conn, form.id, state)
         await record_audit(
             conn,
             "form.update.state",
-            actor_user_id=actor.user_id,
-            project_id=project_id,
+            actor_user_id=access.actor.user_id,
+            project_id=access.project_id,
             form_id=form.id,
             details={"state": state},
         )
         return await _form_out(conn, form.id)
 
 
-async def delete_form(services: Services, actor: Actor, project_id: int, xml_form_id: str) -> None:
-    async with services.pool.acquire() as conn, conn.transaction():
-        form = await authorized_form(conn, actor, project_id, xml_form_id, "form.delete")
+async def delete_form(res: Resources, access: Access, xml_form_id: str) -> None:
+    async with res.pool.acquire() as conn, conn.transaction():
+        form = await authorized_form(conn, access, xml_form_id, "form.delete")
         await queries.soft_delete_form(conn, form.id)
-        await record_audit(conn, "form.delete", actor_user_id=actor.user_id, project_id=project_id, form_id=form.id)
+        await record_audit(
+            conn, "form.delete", actor_user_id=access.actor.user_id, project_id=access.project_id, form_id=form.id
+        )

@@ -1,4 +1,4 @@
-"""Blob rows: one per distinct content, written after the bytes are safely in the store.
+"""Blob rows: one per distinct content, written after the bytes are safely in the store. All SQL on `blobs` is here.
 
 The order matters for crash safety: bytes first (`store.put`), row second (inside the caller's transaction).
 A crash in between leaves an unreferenced object, never a row pointing at nothing.
@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from service.db.rows import many, optional
+
 from .sniff import sniff_content_type
 
 if TYPE_CHECKING:
@@ -20,7 +22,18 @@ if TYPE_CHECKING:
 
     from .store import BlobInfo, MediaStore, SpoolFile
 
-__all__ = ["BlobRow", "StoredContent", "blob_by_id", "ensure_blob", "md5_hex", "store_bytes", "store_stream"]
+__all__ = [
+    "BlobRow",
+    "NewBlob",
+    "StoredContent",
+    "blob_by_id",
+    "ensure_blob",
+    "known_blobs",
+    "md5_hex",
+    "store_bytes",
+    "store_stream",
+    "upsert_blobs",
+]
 
 
 class StoredContent(msgspec.Struct, frozen=True):
@@ -100,13 +113,54 @@ async def ensure_blob(conn: Connection, content: StoredContent, *, content_type:
     return int(blob_id)
 
 
+class NewBlob(msgspec.Struct, frozen=True, order=True):
+    """A file just put in the store, for its row (sha256 is raw bytes here, as the column holds it)."""
+
+    sha256: bytes
+    size: int
+    content_type: str
+    storage_key: str
+
+
+class _IdBySha(msgspec.Struct, frozen=True):
+    sha256: bytes
+    id: int
+
+
+async def known_blobs(conn: Connection, sha256s: list[bytes]) -> dict[bytes, int]:
+    """Ids of the contents the store already holds, by sha256 (so retries skip uploading them again)."""
+    rows = await conn.fetch("select sha256, id from blobs where sha256 = any($1::bytea[])", sha256s)
+    return {row.sha256: row.id for row in many(rows, _IdBySha)}
+
+
+async def upsert_blobs(conn: Connection, blobs: list[NewBlob]) -> dict[bytes, int]:
+    """Insert the rows that are new; ids of all of them, by sha256.
+
+    Sorted by hash so two transactions touching the same blobs lock them in the same order.
+    """
+    if not blobs:
+        return {}
+    ordered = sorted(set(blobs))
+    rows = await conn.fetch(
+        """insert into blobs (sha256, size, content_type, storage_key)
+        select * from unnest($1::bytea[], $2::bigint[], $3::text[], $4::text[])
+        on conflict (sha256) do update set sha256 = excluded.sha256
+        returning sha256, id""",
+        [b.sha256 for b in ordered],
+        [b.size for b in ordered],
+        [b.content_type for b in ordered],
+        [b.storage_key for b in ordered],
+    )
+    return {row.sha256: row.id for row in many(rows, _IdBySha)}
+
+
 async def blob_by_id(conn: Connection, blob_id: int) -> BlobRow | None:
     row = await conn.fetchrow(
         "select id, encode(sha256, 'hex') as sha256, encode(md5, 'hex') as md5, size, content_type, storage_key "
         "from blobs where id = $1",
         blob_id,
     )
-    return BlobRow(**row) if row else None
+    return optional(row, BlobRow)
 
 
 def md5_hex(data: bytes) -> str:

@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from service.forms.collect import CollectForm
+    from service.forms.models import CollectForm
 
 __all__ = ["form_list", "manifest", "message"]
 
@@ -31,7 +31,7 @@ def form_list(forms: Iterable[CollectForm], base_url: str) -> bytes:
             # A blank name would make Collect reject the whole list; fall back to the id.
             f"<name>{escape(form.title or form.xml_form_id)}</name>"
             f"<version>{escape(form.version)}</version>"
-            f"<hash>md5:{form.md5}</hash>"
+            f"<hash>md5:{form.xml_md5}</hash>"
             f"<downloadUrl>{escape(form_url)}.xml</downloadUrl>"
             f"{manifest_line}"
             "</xform>"

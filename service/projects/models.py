@@ -9,7 +9,17 @@ import msgspec
 from service.auth.models import Role
 from service.structs import Input, Output
 
-__all__ = ["AssignmentIn", "AssignmentOut", "ProjectCreateIn", "ProjectOut", "ProjectRow", "ProjectUpdateIn"]
+__all__ = [
+    "AssignedRole",
+    "AssignmentIn",
+    "AssignmentOut",
+    "AssignmentRow",
+    "ProjectCreateIn",
+    "ProjectOut",
+    "ProjectRow",
+    "ProjectUpdateIn",
+    "ProjectWithRoles",
+]
 
 
 class ProjectRow(msgspec.Struct, frozen=True):
@@ -19,6 +29,19 @@ class ProjectRow(msgspec.Struct, frozen=True):
     archived: bool
     created_at: datetime
     updated_at: datetime | None
+
+
+class AssignedRole(msgspec.Struct, frozen=True):
+    """One of a user's roles in a project, limited to some areas (GSO codes) unless area_codes is None."""
+
+    role: Role
+    area_codes: list[str] | None
+
+
+class ProjectWithRoles(ProjectRow, frozen=True):
+    """A project with the roles one user holds in it (what access is computed from)."""
+
+    roles: list[AssignedRole]
 
 
 class ProjectOut(Output, kw_only=True):
@@ -60,6 +83,15 @@ class ProjectUpdateIn(Input, kw_only=True):
 class AssignmentIn(Input, kw_only=True):
     # GSO codes of districts or communes this assignment is limited to; absent means the whole project.
     area_codes: list[str] | None = None
+
+
+class AssignmentRow(msgspec.Struct, frozen=True):
+    actor_id: int
+    email: str
+    display_name: str
+    role: Role
+    area_codes: list[str] | None
+    created_at: datetime
 
 
 class AssignmentOut(Output, kw_only=True):

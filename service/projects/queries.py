@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .models import AssignmentOut, ProjectRow
+from service.db.rows import many, one, optional
+
+from .models import AssignmentRow, ProjectRow, ProjectWithRoles
 
 if TYPE_CHECKING:
     from service.db.pool import Connection
@@ -15,38 +17,48 @@ __all__ = [
     "insert_project",
     "list_assignments",
     "list_projects",
+    "project_with_roles",
     "soft_delete_project",
     "update_project",
     "upsert_assignment",
 ]
 
 _COLUMNS = "id, name, description, archived, created_at, updated_at"
+# The roles user $2 holds in project p (none for $2 null), as [{role, area_codes}].
+_ROLES = """coalesce((select json_agg(json_build_object('role', a.role, 'area_codes', a.area_codes) order by a.role)
+                      from project_assignments a where a.project_id = p.id and a.user_id = $2), '[]') as roles"""
 
 
 async def get_project(conn: Connection, project_id: int) -> ProjectRow | None:
     row = await conn.fetchrow(f"select {_COLUMNS} from projects where id = $1 and deleted_at is null", project_id)
-    return ProjectRow(**row) if row else None
+    return optional(row, ProjectRow)
 
 
-async def list_projects(conn: Connection, *, user_id: int | None) -> list[ProjectRow]:
-    """All live projects when user_id is None (admins), else those the user has a role in."""
+async def project_with_roles(conn: Connection, project_id: int, user_id: int | None) -> ProjectWithRoles | None:
+    row = await conn.fetchrow(
+        f"select {_COLUMNS}, {_ROLES} from projects p where p.id = $1 and p.deleted_at is null", project_id, user_id
+    )
+    return optional(row, ProjectWithRoles)
+
+
+async def list_projects(conn: Connection, *, user_id: int | None, every: bool) -> list[ProjectWithRoles]:
+    """Live projects with user $2's roles: all of them when `every` (admins), else those where it has a role."""
     rows = await conn.fetch(
-        f"""select {_COLUMNS} from projects p
+        f"""select {_COLUMNS}, {_ROLES} from projects p
         where deleted_at is null
-          and ($1::bigint is null
-               or exists (select 1 from project_assignments a where a.project_id = p.id and a.user_id = $1))
+          and ($1 or exists (select 1 from project_assignments a where a.project_id = p.id and a.user_id = $2))
         order by name, id""",
+        every,
         user_id,
     )
-    return [ProjectRow(**row) for row in rows]
+    return many(rows, ProjectWithRoles)
 
 
 async def insert_project(conn: Connection, *, name: str, description: str) -> ProjectRow:
     row = await conn.fetchrow(
         f"insert into projects (name, description) values ($1, $2) returning {_COLUMNS}", name, description
     )
-    assert row is not None
-    return ProjectRow(**row)
+    return one(row, ProjectRow)
 
 
 async def update_project(
@@ -61,7 +73,7 @@ async def update_project(
         description,
         archived,
     )
-    return ProjectRow(**row) if row else None
+    return optional(row, ProjectRow)
 
 
 async def soft_delete_project(conn: Connection, project_id: int) -> bool:
@@ -71,14 +83,14 @@ async def soft_delete_project(conn: Connection, project_id: int) -> bool:
     return status.endswith(" 1")
 
 
-async def list_assignments(conn: Connection, project_id: int) -> list[AssignmentOut]:
+async def list_assignments(conn: Connection, project_id: int) -> list[AssignmentRow]:
     rows = await conn.fetch(
         """select a.user_id as actor_id, u.email, u.display_name, a.role, a.area_codes, a.created_at
         from project_assignments a join users u on u.id = a.user_id
         where a.project_id = $1 and u.deleted_at is null order by a.role, u.email""",
         project_id,
     )
-    return [AssignmentOut(**row) for row in rows]
+    return many(rows, AssignmentRow)
 
 
 async def upsert_assignment(

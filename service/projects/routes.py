@@ -6,7 +6,7 @@ from litestar import Router, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 
 from service.auth.models import Role
-from service.http import ActorDep, ServicesDep
+from service.http import AccessDep, ActorDep, ResourcesDep
 
 from . import service
 from .models import AssignmentIn, AssignmentOut, ProjectCreateIn, ProjectOut, ProjectUpdateIn
@@ -15,65 +15,57 @@ __all__ = ["router"]
 
 
 @get("/")
-async def list_projects(services: ServicesDep, actor: ActorDep) -> list[ProjectOut]:
-    return await service.list_projects(services.pool, actor)
+async def list_projects(resources: ResourcesDep, actor: ActorDep) -> list[ProjectOut]:
+    return await service.list_projects(resources, actor)
 
 
 @post("/", status_code=200)
-async def create_project(services: ServicesDep, actor: ActorDep, data: JSONBody[ProjectCreateIn]) -> ProjectOut:
-    return await service.create_project(services.pool, actor, name=data.name, description=data.description)
+async def create_project(resources: ResourcesDep, actor: ActorDep, data: JSONBody[ProjectCreateIn]) -> ProjectOut:
+    return await service.create_project(resources, actor, name=data.name, description=data.description)
 
 
 @get("/{project_id:int}")
-async def get_project(services: ServicesDep, actor: ActorDep, project_id: FromPath[int]) -> ProjectOut:
-    return await service.get_project(services.pool, actor, project_id)
+async def get_project(resources: ResourcesDep, access: AccessDep) -> ProjectOut:
+    return await service.get_project(resources, access)
 
 
 @patch("/{project_id:int}")
-async def update_project(
-    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], data: JSONBody[ProjectUpdateIn]
-) -> ProjectOut:
+async def update_project(resources: ResourcesDep, access: AccessDep, data: JSONBody[ProjectUpdateIn]) -> ProjectOut:
     return await service.update_project(
-        services.pool, actor, project_id, name=data.name, description=data.description, archived=data.archived
+        resources, access, name=data.name, description=data.description, archived=data.archived
     )
 
 
 @delete("/{project_id:int}", status_code=200)
-async def delete_project(services: ServicesDep, actor: ActorDep, project_id: FromPath[int]) -> dict[str, bool]:
-    await service.delete_project(services.pool, actor, project_id)
+async def delete_project(resources: ResourcesDep, access: AccessDep) -> dict[str, bool]:
+    await service.delete_project(resources, access)
     return {"success": True}
 
 
 @get("/{project_id:int}/assignments")
-async def list_assignments(services: ServicesDep, actor: ActorDep, project_id: FromPath[int]) -> list[AssignmentOut]:
-    return await service.list_project_assignments(services.pool, actor, project_id)
+async def list_assignments(resources: ResourcesDep, access: AccessDep) -> list[AssignmentOut]:
+    return await service.list_project_assignments(resources, access)
 
 
 @post("/{project_id:int}/assignments/{role:str}/{actor_id:int}", status_code=200)
 async def assign(
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: FromPath[int],
+    resources: ResourcesDep,
+    access: AccessDep,
     role: FromPath[Role],
     actor_id: FromPath[int],
     data: JSONBody[AssignmentIn | None] = None,
 ) -> dict[str, bool]:
     await service.assign_role(
-        services.pool,
-        actor,
-        project_id,
-        user_id=actor_id,
-        role=role,
-        area_codes=data.area_codes if data else None,
+        resources, access, user_id=actor_id, role=role, area_codes=data.area_codes if data else None
     )
     return {"success": True}
 
 
 @delete("/{project_id:int}/assignments/{role:str}/{actor_id:int}", status_code=200)
 async def unassign(
-    services: ServicesDep, actor: ActorDep, project_id: FromPath[int], role: FromPath[Role], actor_id: FromPath[int]
+    resources: ResourcesDep, access: AccessDep, role: FromPath[Role], actor_id: FromPath[int]
 ) -> dict[str, bool]:
-    await service.unassign_role(services.pool, actor, project_id, user_id=actor_id, role=role)
+    await service.unassign_role(resources, access, user_id=actor_id, role=role)
     return {"success": True}
 
 

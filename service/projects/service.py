@@ -1,24 +1,25 @@
-"""Project operations and the project-level authorisation every other capability goes through."""
+"""Project operations: the container of forms, app users and role assignments (ODK Central's /v1/projects).
+
+Functions that act on one project take the caller's `Access` to it (resolved once per request, auth/access.py).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from service.audit import record_audit
-from service.auth.service import ALL_VERBS, project_verbs, require
+from service.auth.access import ALL_VERBS, access_for, require_admin
 from service.errors import Problem
 
 from . import queries
-from .models import ProjectOut
+from .models import AssignmentOut, ProjectOut
 
 if TYPE_CHECKING:
+    from service.auth.access import Access
     from service.auth.models import Actor, Role
-    from service.db.pool import Connection, Pool
-
-    from .models import AssignmentOut, ProjectRow
+    from service.resources import Resources
 
 __all__ = [
-    "authorize_project",
     "assign_role",
     "create_project",
     "delete_project",
@@ -31,34 +32,18 @@ __all__ = [
 ]
 
 
-async def authorize_project(
-    conn: Connection, actor: Actor, project_id: int, verb: str
-) -> tuple[ProjectRow, frozenset[str]]:
-    """The project and the caller's verbs in it; 404 when it does not exist, 401/403 without `verb`."""
-    project = await queries.get_project(conn, project_id)
-    if project is None:
-        raise Problem.not_found("project")
-    verbs = await project_verbs(conn, actor, project_id)
-    require(actor, verbs, verb)
-    return project, verbs
-
-
-async def list_projects(pool: Pool, actor: Actor) -> list[ProjectOut]:
+async def list_projects(res: Resources, actor: Actor) -> list[ProjectOut]:
+    """Admins see every project; users those where they hold a role; anyone else must sign in."""
     if actor.kind != "user":
-        require(actor, frozenset(), "project.read")
-    async with pool.acquire() as conn:
-        rows = await queries.list_projects(conn, user_id=None if actor.is_admin else actor.id)
-        result = []
-        for row in rows:
-            verbs = await project_verbs(conn, actor, row.id)
-            result.append(ProjectOut.of(row, verbs))
-    return result
+        require_admin(actor)
+    async with res.pool.acquire() as conn:
+        rows = await queries.list_projects(conn, user_id=actor.id, every=actor.is_admin)
+    return [ProjectOut.of(row, access_for(actor, row).verbs) for row in rows]
 
 
-async def get_project(pool: Pool, actor: Actor, project_id: int) -> ProjectOut:
-    async with pool.acquire() as conn:
-        project, verbs = await authorize_project(conn, actor, project_id, "project.read")
-    return ProjectOut.of(project, verbs)
+async def get_project(res: Resources, access: Access) -> ProjectOut:
+    access.require("project.read")
+    return ProjectOut.of(access.project, access.verbs)
 
 
 def _clean_name(name: str) -> str:
@@ -68,19 +53,19 @@ def _clean_name(name: str) -> str:
     return cleaned
 
 
-async def create_project(pool: Pool, actor: Actor, *, name: str, description: str) -> ProjectOut:
-    require(actor, ALL_VERBS if actor.is_admin else frozenset(), "project.create")
-    async with pool.acquire() as conn, conn.transaction():
+async def create_project(res: Resources, actor: Actor, *, name: str, description: str) -> ProjectOut:
+    require_admin(actor)
+    async with res.pool.acquire() as conn, conn.transaction():
         row = await queries.insert_project(conn, name=_clean_name(name), description=description)
         await record_audit(conn, "project.create", actor_user_id=actor.user_id, project_id=row.id)
     return ProjectOut.of(row, ALL_VERBS)
 
 
-async def ensure_default_project(pool: Pool, name: str) -> int:
+async def ensure_default_project(res: Resources, name: str) -> int:
     """Create the first project on a fresh database (start-up); return the id of the lowest live project."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with res.pool.acquire() as conn, conn.transaction():
         await conn.execute("select pg_advisory_xact_lock(7305020232)")
-        rows = await queries.list_projects(conn, user_id=None)
+        rows = await queries.list_projects(conn, user_id=None, every=True)
         if rows:
             return min(row.id for row in rows)
         row = await queries.insert_project(conn, name=name, description="")
@@ -89,76 +74,75 @@ async def ensure_default_project(pool: Pool, name: str) -> int:
 
 
 async def update_project(
-    pool: Pool,
-    actor: Actor,
-    project_id: int,
+    res: Resources,
+    access: Access,
     *,
     name: str | None,
     description: str | None,
     archived: bool | None,
 ) -> ProjectOut:
-    async with pool.acquire() as conn, conn.transaction():
-        _, verbs = await authorize_project(conn, actor, project_id, "project.update")
+    access.require("project.update")
+    async with res.pool.acquire() as conn, conn.transaction():
         row = await queries.update_project(
             conn,
-            project_id,
+            access.project_id,
             name=_clean_name(name) if name is not None else None,
             description=description,
             archived=archived,
         )
         if row is None:
             raise Problem.not_found("project")
-        await record_audit(conn, "project.update", actor_user_id=actor.user_id, project_id=project_id)
-    return ProjectOut.of(row, verbs)
+        await record_audit(conn, "project.update", actor_user_id=access.actor.user_id, project_id=row.id)
+    return ProjectOut.of(row, access.verbs)
 
 
-async def delete_project(pool: Pool, actor: Actor, project_id: int) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        await authorize_project(conn, actor, project_id, "project.read")
-        require(actor, ALL_VERBS if actor.is_admin else frozenset(), "project.create")
-        await queries.soft_delete_project(conn, project_id)
-        await record_audit(conn, "project.delete", actor_user_id=actor.user_id, project_id=project_id)
+async def delete_project(res: Resources, access: Access) -> None:
+    access.require("project.read")
+    require_admin(access.actor)
+    async with res.pool.acquire() as conn, conn.transaction():
+        await queries.soft_delete_project(conn, access.project_id)
+        await record_audit(conn, "project.delete", actor_user_id=access.actor.user_id, project_id=access.project_id)
 
 
-async def list_project_assignments(pool: Pool, actor: Actor, project_id: int) -> list[AssignmentOut]:
-    async with pool.acquire() as conn:
-        await authorize_project(conn, actor, project_id, "assignment.manage")
-        return await queries.list_assignments(conn, project_id)
+async def list_project_assignments(res: Resources, access: Access) -> list[AssignmentOut]:
+    access.require("assignment.manage")
+    async with res.pool.acquire() as conn:
+        return [AssignmentOut.from_row(row) for row in await queries.list_assignments(conn, access.project_id)]
 
 
 async def assign_role(
-    pool: Pool, actor: Actor, project_id: int, *, user_id: int, role: Role, area_codes: list[str] | None
+    res: Resources, access: Access, *, user_id: int, role: Role, area_codes: list[str] | None
 ) -> None:
+    access.require("assignment.manage")
     if area_codes is not None and not all(code.isdigit() and len(code) <= 10 for code in area_codes):
         raise Problem.unexpected_value("areaCodes", "area codes are GSO district or commune codes (digits)")
-    async with pool.acquire() as conn, conn.transaction():
-        await authorize_project(conn, actor, project_id, "assignment.manage")
-        if role == "manager" and not actor.is_admin:
-            raise Problem.insufficient_rights()
+    if role == "manager" and not access.actor.is_admin:
+        raise Problem.insufficient_rights()
+    async with res.pool.acquire() as conn, conn.transaction():
         if not await queries.upsert_assignment(
-            conn, project_id=project_id, user_id=user_id, role=role, area_codes=area_codes
+            conn, project_id=access.project_id, user_id=user_id, role=role, area_codes=area_codes
         ):
             raise Problem.not_found("user")
         await record_audit(
             conn,
             "project.assignment.create",
-            actor_user_id=actor.user_id,
-            project_id=project_id,
+            actor_user_id=access.actor.user_id,
+            project_id=access.project_id,
             details={"userId": user_id, "role": role, "areaCodes": area_codes},
         )
 
 
-async def unassign_role(pool: Pool, actor: Actor, project_id: int, *, user_id: int, role: Role) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        await authorize_project(conn, actor, project_id, "assignment.manage")
-        if role == "manager" and not actor.is_admin:
-            raise Problem.insufficient_rights()
-        if not await queries.delete_assignment(conn, project_id=project_id, user_id=user_id, role=role):
+async def unassign_role(res: Resources, access: Access, *, user_id: int, role: Role) -> None:
+    access.require("assignment.manage")
+    if role == "manager" and not access.actor.is_admin:
+        raise Problem.insufficient_rights()
+    async with res.pool.acquire() as conn, conn.transaction():
+        if not await queries.delete_assignment(conn, project_id=access.project_id, user_id=user_id, role=role):
             raise Problem.not_found("assignment")
         await record_audit(
             conn,
             "project.assignment.delete",
-            actor_user_id=actor.user_id,
-            project_id=project_id,
+            actor_user_id=access.actor.user_id,
+            project_id=access.project_id,
             details={"userId": user_id, "role": role},
         )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from service.structs import Output
+
+if TYPE_CHECKING:
+    from .queries import SubmissionRow, SubmissionVersionRow
 
 __all__ = ["AttachmentOut", "GeopointOut", "SubmissionOut", "VersionOut"]
 
@@ -37,30 +40,27 @@ class SubmissionOut(Output, kw_only=True):
     updated_at: datetime | None
 
     @classmethod
-    def of(cls, row: Any) -> SubmissionOut:
+    def of(cls, row: SubmissionRow) -> SubmissionOut:
         point = None
-        if row["latitude"] is not None and row["longitude"] is not None:
+        if row.latitude is not None and row.longitude is not None:
             point = GeopointOut(
-                latitude=row["latitude"],
-                longitude=row["longitude"],
-                altitude=row["altitude"],
-                accuracy=row["accuracy"],
+                latitude=row.latitude, longitude=row.longitude, altitude=row.altitude, accuracy=row.accuracy
             )
         return cls(
-            instance_id=row["instance_id"],
-            current_instance_id=row["current_instance_id"],
-            instance_name=row["instance_name"],
-            review_state=row["review_state"],
-            encrypted=row["encrypted"],
-            submitter_id=row["submitter_user_id"],
-            app_user_id=row["submitter_app_user_id"],
-            device_id=row["device_id"],
-            form_version=row["form_version"],
-            attachments_expected=row["attachments_expected"],
-            attachments_present=row["attachments_present"],
+            instance_id=row.instance_id,
+            current_instance_id=row.current_instance_id,
+            instance_name=row.instance_name,
+            review_state=row.review_state,
+            encrypted=row.encrypted,
+            submitter_id=row.submitter_user_id,
+            app_user_id=row.submitter_app_user_id,
+            device_id=row.device_id,
+            form_version=row.form_version,
+            attachments_expected=row.attachments_expected,
+            attachments_present=row.attachments_present,
             geopoint=point,
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
+            created_at=row.created_at,
+            updated_at=row.updated_at,
         )
 
 
@@ -71,6 +71,17 @@ class VersionOut(Output, kw_only=True):
     current: bool
     device_id: str | None
     received_at: datetime
+
+    @classmethod
+    def of(cls, row: SubmissionVersionRow) -> VersionOut:
+        return cls(
+            instance_id=row.instance_id,
+            deprecated_id=row.deprecated_id,
+            instance_name=row.instance_name,
+            current=row.is_current,
+            device_id=row.device_id,
+            received_at=row.received_at,
+        )
 
 
 class AttachmentOut(Output, kw_only=True):

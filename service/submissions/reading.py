@@ -1,14 +1,20 @@
-"""Reading submissions back: lists, one household, its XML, versions and files (submission.read verb).
+"""Reading households back: lists (keyset-paged), one household, its XML, versions and files.
 
-Area scoping of supervisors arrives with the review work; until then submission.read is project-wide.
+Every read goes through the reader's Scope (auth/access.py): a household outside it is simply not found (404),
+so its existence does not leak.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import base64
+import binascii
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import msgspec
 
 from service.errors import Problem
-from service.forms.access import authorized_form_id
+from service.forms.access import authorized_form
 
 from . import queries
 from .models import AttachmentOut, SubmissionOut, VersionOut
@@ -16,11 +22,15 @@ from .models import AttachmentOut, SubmissionOut, VersionOut
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from service.auth.models import Actor
+    from service.auth.access import Access, Scope
     from service.db.pool import Connection
-    from service.http import Services
+    from service.resources import Resources
+
+    from .queries import SubmissionRow
 
 __all__ = [
+    "MAX_PAGE",
+    "Page",
     "get_submission",
     "list_submissions",
     "read_attachment",
@@ -32,79 +42,98 @@ __all__ = [
 MAX_PAGE = 1000
 
 
-async def list_submissions(
-    services: Services, actor: Actor, project_id: int, xml_form_id: str, *, limit: int, offset: int
-) -> list[SubmissionOut]:
-    if not 1 <= limit <= MAX_PAGE or offset < 0:
-        raise Problem.unexpected_value("limit", f"limit is 1 to {MAX_PAGE} and offset is not negative")
-    async with services.pool.acquire() as conn:
-        form_id = await authorized_form_id(conn, actor, project_id, xml_form_id, "submission.list")
-        rows = await queries.list_submissions(conn, form_id, limit=limit, offset=offset)
-    return [SubmissionOut.of(row) for row in rows]
+class Page(msgspec.Struct, frozen=True):
+    items: list[SubmissionOut]
+    # Opaque; pass as ?cursor= for the next page. None on the last page.
+    next_cursor: str | None
 
 
-async def _submission(conn: Connection, actor: Actor, project_id: int, xml_form_id: str, instance_id: str) -> Any:
-    form_id = await authorized_form_id(conn, actor, project_id, xml_form_id, "submission.read")
-    row = await queries.get_submission(conn, form_id, instance_id)
+class _Cursor(msgspec.Struct, array_like=True, frozen=True):
+    created_at: datetime
+    id: int
+
+
+_encode_cursor = msgspec.json.Encoder().encode
+_decode_cursor = msgspec.json.Decoder(_Cursor).decode
+
+
+def _cursor_of(row: SubmissionRow) -> str:
+    return base64.urlsafe_b64encode(_encode_cursor(_Cursor(row.created_at, row.id))).decode().rstrip("=")
+
+
+def _parse_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        parsed = _decode_cursor(raw)
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        raise Problem.unexpected_value("cursor", "it is not a cursor this server gave out") from None
+    return parsed.created_at, parsed.id
+
+
+async def list_submissions(res: Resources, access: Access, xml_form_id: str, *, limit: int, cursor: str | None) -> Page:
+    if not 1 <= limit <= MAX_PAGE:
+        raise Problem.unexpected_value("limit", f"limit is 1 to {MAX_PAGE}")
+    before = _parse_cursor(cursor) if cursor else None
+    scope = access.scope("submission.list")
+    async with res.pool.acquire() as conn:
+        form = await authorized_form(conn, access, xml_form_id, "submission.list")
+        rows = await queries.list_submissions(conn, scope, form.id, limit=limit + 1, before=before)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(items=[SubmissionOut.of(row) for row in rows], next_cursor=_cursor_of(rows[-1]) if more else None)
+
+
+async def _submission(
+    conn: Connection, access: Access, xml_form_id: str, instance_id: str
+) -> tuple[Scope, SubmissionRow]:
+    scope = access.scope("submission.read")
+    form = await authorized_form(conn, access, xml_form_id, "submission.read")
+    row = await queries.get_submission(conn, scope, form.id, instance_id)
     if row is None:
         raise Problem.not_found("submission")
-    return row
+    return scope, row
 
 
-async def get_submission(
-    services: Services, actor: Actor, project_id: int, xml_form_id: str, instance_id: str
-) -> SubmissionOut:
-    async with services.pool.acquire() as conn:
-        return SubmissionOut.of(await _submission(conn, actor, project_id, xml_form_id, instance_id))
+async def get_submission(res: Resources, access: Access, xml_form_id: str, instance_id: str) -> SubmissionOut:
+    async with res.pool.acquire() as conn:
+        _, row = await _submission(conn, access, xml_form_id, instance_id)
+    return SubmissionOut.of(row)
 
 
-async def submission_xml(services: Services, actor: Actor, project_id: int, xml_form_id: str, instance_id: str) -> str:
-    async with services.pool.acquire() as conn:
-        row = await _submission(conn, actor, project_id, xml_form_id, instance_id)
-        return await queries.current_xml(conn, row["current_version_id"])
+async def submission_xml(res: Resources, access: Access, xml_form_id: str, instance_id: str) -> str:
+    async with res.pool.acquire() as conn:
+        scope, row = await _submission(conn, access, xml_form_id, instance_id)
+        xml = await queries.current_xml(conn, scope, row.id)
+    if xml is None:  # pragma: no cover - the row was in scope a statement ago
+        raise Problem.not_found("submission")
+    return xml
 
 
-async def submission_versions(
-    services: Services, actor: Actor, project_id: int, xml_form_id: str, instance_id: str
-) -> list[VersionOut]:
-    async with services.pool.acquire() as conn:
-        row = await _submission(conn, actor, project_id, xml_form_id, instance_id)
-        versions = await queries.list_versions(conn, row["id"])
-    return [
-        VersionOut(
-            instance_id=v["instance_id"],
-            deprecated_id=v["deprecated_id"],
-            instance_name=v["instance_name"],
-            current=v["is_current"],
-            device_id=v["device_id"],
-            received_at=v["received_at"],
-        )
-        for v in versions
-    ]
+async def submission_versions(res: Resources, access: Access, xml_form_id: str, instance_id: str) -> list[VersionOut]:
+    async with res.pool.acquire() as conn:
+        scope, row = await _submission(conn, access, xml_form_id, instance_id)
+        versions = await queries.list_versions(conn, scope, row.id)
+    return [VersionOut.of(version) for version in versions]
 
 
 async def submission_attachments(
-    services: Services, actor: Actor, project_id: int, xml_form_id: str, instance_id: str
+    res: Resources, access: Access, xml_form_id: str, instance_id: str
 ) -> list[AttachmentOut]:
-    async with services.pool.acquire() as conn:
-        row = await _submission(conn, actor, project_id, xml_form_id, instance_id)
-        rows = await queries.attachment_rows(conn, row["current_version_id"])
-    return [
-        AttachmentOut(
-            name=r["name"], exists=r["exists"], size=r["size"], content_type=r["content_type"], sha256=r["sha256"]
-        )
-        for r in rows
-    ]
+    async with res.pool.acquire() as conn:
+        scope, row = await _submission(conn, access, xml_form_id, instance_id)
+        rows = await queries.attachment_rows(conn, scope, row.id)
+    return [AttachmentOut.from_row(r) for r in rows]
 
 
 async def read_attachment(
-    services: Services, actor: Actor, project_id: int, xml_form_id: str, instance_id: str, name: str
+    res: Resources, access: Access, xml_form_id: str, instance_id: str, name: str
 ) -> tuple[str, int, str, AsyncIterator[bytes]]:
     """(content type, size, sha256, stream) of one file of the current version."""
-    async with services.pool.acquire() as conn:
-        row = await _submission(conn, actor, project_id, xml_form_id, instance_id)
-        rows = await queries.attachment_rows(conn, row["current_version_id"])
-    found = next((r for r in rows if r["name"] == name and r["exists"]), None)
-    if found is None:
+    async with res.pool.acquire() as conn:
+        scope, row = await _submission(conn, access, xml_form_id, instance_id)
+        rows = await queries.attachment_rows(conn, scope, row.id)
+    found = next((r for r in rows if r.name == name and r.exists), None)
+    if found is None or found.storage_key is None or found.content_type is None or found.size is None:
         raise Problem.not_found("submission attachment")
-    return found["content_type"], found["size"], found["sha256"], services.store.read(found["storage_key"])
+    assert found.sha256 is not None
+    return found.content_type, found.size, found.sha256, res.store.read(found.storage_key)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from litestar import Response, Router, get
+from litestar import Request, Response, Router, get
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
-from service.http import ActorDep, ServicesDep
+from service.http import AccessDep, ResourcesDep
 from service.media.sniff import IMAGE_TYPES
 
 from . import reading
@@ -17,69 +18,60 @@ from .models import AttachmentOut, SubmissionOut, VersionOut
 __all__ = ["router"]
 
 Limit = Annotated[int, QueryParameter(name="limit", ge=1, le=reading.MAX_PAGE)]
-Offset = Annotated[int, QueryParameter(name="offset", ge=0)]
+Cursor = Annotated[str | None, QueryParameter(name="cursor", max_length=200, required=False)]
 
 
 @get("/")
 async def list_submissions(
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: FromPath[int],
+    request: Request[Any, Any, Any],
+    resources: ResourcesDep,
+    access: AccessDep,
     xml_form_id: FromPath[str],
     limit: Limit = 250,
-    offset: Offset = 0,
-) -> list[SubmissionOut]:
-    return await reading.list_submissions(services, actor, project_id, xml_form_id, limit=limit, offset=offset)
+    cursor: Cursor = None,
+) -> Response[list[SubmissionOut]]:
+    """Newest first, `limit` at a time; the next page's URL is in the `Link` header (rel="next")."""
+    page = await reading.list_submissions(resources, access, xml_form_id, limit=limit, cursor=cursor)
+    headers = {}
+    if page.next_cursor is not None:
+        query = urlencode({"limit": limit, "cursor": page.next_cursor})
+        headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
+    return Response(content=page.items, headers=headers)
 
 
 @get("/{instance:str}")
 async def get_submission(
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: FromPath[int],
-    xml_form_id: FromPath[str],
-    instance: FromPath[str],
+    resources: ResourcesDep, access: AccessDep, xml_form_id: FromPath[str], instance: FromPath[str]
 ) -> Response[Any]:
     if instance.endswith(".xml"):
-        xml = await reading.submission_xml(services, actor, project_id, xml_form_id, instance[:-4])
+        xml = await reading.submission_xml(resources, access, xml_form_id, instance[:-4])
         return Response(content=xml.encode("utf-8"), media_type="application/xml")
-    return Response(content=await reading.get_submission(services, actor, project_id, xml_form_id, instance))
+    return Response(content=await reading.get_submission(resources, access, xml_form_id, instance))
 
 
 @get("/{instance:str}/versions")
 async def list_versions(
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: FromPath[int],
-    xml_form_id: FromPath[str],
-    instance: FromPath[str],
+    resources: ResourcesDep, access: AccessDep, xml_form_id: FromPath[str], instance: FromPath[str]
 ) -> list[VersionOut]:
-    return await reading.submission_versions(services, actor, project_id, xml_form_id, instance)
+    return await reading.submission_versions(resources, access, xml_form_id, instance)
 
 
 @get("/{instance:str}/attachments")
 async def list_attachments(
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: FromPath[int],
-    xml_form_id: FromPath[str],
-    instance: FromPath[str],
+    resources: ResourcesDep, access: AccessDep, xml_form_id: FromPath[str], instance: FromPath[str]
 ) -> list[AttachmentOut]:
-    return await reading.submission_attachments(services, actor, project_id, xml_form_id, instance)
+    return await reading.submission_attachments(resources, access, xml_form_id, instance)
 
 
 @get("/{instance:str}/attachments/{name:str}")
 async def get_attachment(
-    services: ServicesDep,
-    actor: ActorDep,
-    project_id: FromPath[int],
+    resources: ResourcesDep,
+    access: AccessDep,
     xml_form_id: FromPath[str],
     instance: FromPath[str],
     name: FromPath[str],
 ) -> Stream:
-    content_type, size, sha256, stream = await reading.read_attachment(
-        services, actor, project_id, xml_form_id, instance, name
-    )
+    content_type, size, sha256, stream = await reading.read_attachment(resources, access, xml_form_id, instance, name)
     # Only content that sniffed as an image is shown inline; everything else downloads, never renders.
     disposition = "inline" if content_type in IMAGE_TYPES else "attachment"
     return Stream(
@@ -97,7 +89,7 @@ async def get_attachment(
 
 
 router = Router(
-    path="/v1/projects/{project_id:int}/forms/{xml_form_id:str}/submissions",
+    path="/projects/{project_id:int}/forms/{xml_form_id:str}/submissions",
     route_handlers=[list_submissions, get_submission, list_versions, list_attachments, get_attachment],
     tags=["submissions"],
 )

@@ -6,9 +6,11 @@
     meta/deprecatedID = current one   → a new version; the old is kept, review state `edited`, files carried over
 
 Write order (crash safety): files go to the media store first; then one transaction writes blob rows, the
-version, the submission and its attachment rows; only after commit does the caller answer 201. A crash before
-the commit leaves at most unreferenced files; a crash after it is repaired by Collect's retry (identical XML).
+version, the submission and its attachment rows, and records the change (changes.py); only after commit does the
+caller answer 201. A crash before the commit leaves at most unreferenced files; a crash after it is repaired by
+Collect's retry (identical XML).
 Concurrency: the unique (form, instanceID) on versions decides every race through INSERT … ON CONFLICT.
+Authority: the caller's Access must grant `submission.create` (checked once, in memory, before anything is read).
 """
 
 from __future__ import annotations
@@ -22,18 +24,20 @@ import msgspec
 from service.errors import Problem
 from service.faults import fault_point
 from service.forms.collect import submission_target
+from service.media.blobs import NewBlob, known_blobs, upsert_blobs
 from service.media.sniff import IMAGE_TYPES, check_image, sniff_content_type
 
-from . import queries
+from . import ingest_queries as queries
+from .changes import record_change
 from .xml import SubmissionXmlError, extract_answers, parse_submission, valid_file_name
 
 if TYPE_CHECKING:
-    from service.auth.models import Actor
+    from service.auth.access import Access
     from service.db.pool import Connection
     from service.forms.collect import SubmissionTarget
-    from service.http import Services
     from service.media.store import BlobInfo
     from service.openrosa.multipart import ReceivedFile, ReceivedSubmission
+    from service.resources import Resources
 
     from .xml import SubmissionFacts
 
@@ -67,19 +71,20 @@ class _Stored(msgspec.Struct, frozen=True):
 
 
 async def ingest_submission(
-    services: Services,
-    actor: Actor,
-    project_id: int,
+    res: Resources,
+    access: Access,
     received: ReceivedSubmission,
     *,
     device_id: str | None,
     user_agent: str | None,
 ) -> IngestResult:
     """Store a received submission; always consumes `received` (its spool files are gone afterwards)."""
+    actor = access.actor
     try:
+        access.require("submission.create")
         facts = await _parse(received.xml)
-        async with services.pool.acquire() as conn:
-            target = await submission_target(conn, actor, project_id, facts.form_id, facts.version)
+        async with res.pool.acquire() as conn:
+            target = await submission_target(conn, access, facts.form_id, facts.version)
         answers = None
         geopoint = None
         if target.encrypted or facts.encrypted:
@@ -92,7 +97,7 @@ async def ingest_submission(
             extracted = extract_answers(facts.root, target.fields)
             answers, geopoint = extracted.data, extracted.geopoint
             expected = _expected_files(extracted.files, target)
-        stored = await _store_files(services, received, expected)
+        stored = await _store_files(res, received, expected)
     finally:
         received.discard()
     version = queries.NewVersion(
@@ -109,10 +114,8 @@ async def ingest_submission(
         device_id=device_id,
         user_agent=user_agent[:500] if user_agent else None,
     )
-    async with services.pool.acquire() as conn, conn.transaction():
-        blob_ids = await queries.upsert_blobs(
-            conn, [(s.sha256, s.size, s.content_type, s.key) for s in stored.values()]
-        )
+    async with res.pool.acquire() as conn, conn.transaction():
+        blob_ids = await upsert_blobs(conn, [NewBlob(s.sha256, s.size, s.content_type, s.key) for s in stored.values()])
         files = {name: blob_ids[s.sha256] for name, s in stored.items()}
         result = await _record(conn, version, target, expected, files, geopoint)
         fault_point("submission.before_commit")
@@ -125,7 +128,7 @@ async def _parse(xml: bytes) -> SubmissionFacts:
             return parse_submission(xml)
         return await asyncio.to_thread(parse_submission, xml)
     except SubmissionXmlError as exc:
-        raise Problem(400.1, str(exc)) from None
+        raise Problem.bad_submission_xml(str(exc)) from None
 
 
 def _expected_files(files: list[tuple[str, str]], target: SubmissionTarget) -> _Expected:
@@ -141,23 +144,23 @@ def _expected_files(files: list[tuple[str, str]], target: SubmissionTarget) -> _
     return _Expected(names=names, images=frozenset(images))
 
 
-async def _store_files(services: Services, received: ReceivedSubmission, expected: _Expected) -> dict[str, _Stored]:
+async def _store_files(res: Resources, received: ReceivedSubmission, expected: _Expected) -> dict[str, _Stored]:
     """Check and store the parts the XML references; ignore the rest (Collect sends the whole folder)."""
     wanted = [received.files[name] for name, _ in expected.names if name in received.files]
-    checks = [_content_type(services, file, file.name in expected.images) for file in wanted]
+    checks = [_content_type(res, file, file.name in expected.images) for file in wanted]
     content_types = await asyncio.gather(*checks)
     # Skip uploading what the store already has: retries and split uploads resend the same photos.
-    async with services.pool.acquire() as conn:
-        known = await queries.known_blobs(conn, [bytes.fromhex(_info(f).sha256) for f in wanted])
+    async with res.pool.acquire() as conn:
+        known = await known_blobs(conn, [bytes.fromhex(_info(f).sha256) for f in wanted])
     stored: dict[str, _Stored] = {}
     puts = []
     for file, content_type in zip(wanted, content_types, strict=True):
         info = _info(file)
         sha = bytes.fromhex(info.sha256)
-        key = services.store.key_for(info.sha256)
+        key = res.store.key_for(info.sha256)
         stored[file.name] = _Stored(file.name, sha, info.size, content_type, key)
         if sha not in known:
-            puts.append(services.store.put(file.spool, info, content_type))
+            puts.append(res.store.put(file.spool, info, content_type))
     await asyncio.gather(*puts)
     return stored
 
@@ -168,7 +171,7 @@ def _info(file: ReceivedFile) -> BlobInfo:
     return file.info
 
 
-async def _content_type(services: Services, file: ReceivedFile, must_be_image: bool) -> str:
+async def _content_type(res: Resources, file: ReceivedFile, must_be_image: bool) -> str:
     info = _info(file)
     content_type = sniff_content_type(info.head)
     if not must_be_image:
@@ -176,7 +179,7 @@ async def _content_type(services: Services, file: ReceivedFile, must_be_image: b
     if content_type not in IMAGE_TYPES:
         raise Problem.not_an_image(file.name, f"its content looks like {content_type}")
     if content_type != "image/heic":  # Pillow cannot read HEIC headers; it is never decoded here either
-        check = await asyncio.to_thread(check_image, file.spool.path, max_pixels=services.settings.max_image_pixels)
+        check = await asyncio.to_thread(check_image, file.spool.path, max_pixels=res.settings.max_image_pixels)
         if not check.ok:
             raise Problem.not_an_image(file.name, check.reason)
     return content_type
@@ -218,9 +221,13 @@ async def _record(
                 submitter_app_user_id=version.submitter_app_user_id,
                 device_id=version.device_id,
                 geopoint=geopoint,
+                area_codes=[],
             ),
             expected=len(expected.names),
             present=present,
+        )
+        await record_change(
+            conn, form_id=version.form_id, submission_id=submission_id, kind="created", version_id=version_id
         )
         return IngestResult("created", submission_id, version.instance_id, len(expected.names), present)
     return await _edit(conn, version, version_id, submission_id, edit_of, expected, files, geopoint)
@@ -251,8 +258,17 @@ async def _edit(
         form_version_id=version.form_version_id,
         instance_name=version.instance_name,
         geopoint=geopoint,
+        area_codes=[],
     )
-    expected_count, present = await queries.refresh_counts(conn, submission_id)
+    expected_count, present, _ = await queries.refresh_counts(conn, submission_id)
+    await record_change(
+        conn,
+        form_id=version.form_id,
+        submission_id=submission_id,
+        kind="edited",
+        version_id=version_id,
+        actor_user_id=version.submitter_user_id,
+    )
     return IngestResult("edited", submission_id, version.instance_id, expected_count, present)
 
 
@@ -269,5 +285,14 @@ async def _add_files(conn: Connection, version: queries.NewVersion, files: dict[
     if current is not None and current != existing.id:
         # Files for a version that was edited since: the edit expects them too where it has none yet.
         await queries.fill_missing_blobs(conn, current, files)
-    expected, present = await queries.refresh_counts(conn, existing.submission_id)
+    expected, present, before = await queries.refresh_counts(conn, existing.submission_id)
+    if present != before:
+        await record_change(
+            conn,
+            form_id=version.form_id,
+            submission_id=existing.submission_id,
+            kind="files",
+            version_id=current,
+            details={"present": present, "expected": expected},
+        )
     return IngestResult("duplicate", existing.submission_id, version.instance_id, expected, present)

@@ -1,8 +1,8 @@
 """Reading a submission's XML: a hardened parse, the identity facts, and the answers as typed, nested JSON.
 
-Submissions are untrusted: no DTD, no entities, no network, and any DOCTYPE is refused (Collect never sends
-one). Elements are matched by local name, ignoring prefixes (`orx:meta` and `meta` are the same), as Central
-does. Non-relevant questions are simply absent in Collect's XML; that is never an error.
+Submissions are untrusted: they are read with the hardened parser of service/safexml.py (no DTD, no entities, no
+DOCTYPE), and elements are matched by local name. Non-relevant questions are simply absent in Collect's XML; that
+is never an error.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 from lxml import etree
+
+from service.safexml import XmlRefused, first_child, local_name, parse_untrusted, text_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -27,14 +29,6 @@ __all__ = [
     "valid_file_name",
 ]
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
-)
 _MAX_NAME = 255
 
 
@@ -68,12 +62,6 @@ class SubmissionFacts(msgspec.Struct, frozen=True):
     encrypted_files: list[str]
 
 
-def _local(tag: object) -> str:
-    if not isinstance(tag, str):
-        return ""
-    return tag.rpartition("}")[2]
-
-
 def valid_file_name(name: str) -> bool:
     """A bare file name: no directories, no traversal, no control characters."""
     return (
@@ -88,22 +76,19 @@ def valid_file_name(name: str) -> bool:
 
 def parse_submission(xml: bytes) -> SubmissionFacts:
     try:
-        tree = etree.fromstring(xml, _PARSER).getroottree()
-    except etree.XMLSyntaxError as exc:
-        raise SubmissionXmlError(f"The submission is not well-formed XML ({exc.msg}).") from None
-    if tree.docinfo.doctype:  # type: ignore[union-attr]  # lxml-stubs lacks DocInfo.doctype
-        raise SubmissionXmlError("The submission contains a DOCTYPE, which is not allowed.")
-    root = tree.getroot()
+        root = parse_untrusted(xml)
+    except XmlRefused as exc:
+        raise SubmissionXmlError(f"The submission cannot be read: {exc.reason}.") from None
     form_id = (root.get("id") or "").strip()
     if not form_id:
         raise SubmissionXmlError("The submission has no form id on its root element.")
     version = root.get("version")
     if version is None:
-        version = next((str(v) for k, v in root.attrib.items() if _local(k) == "version"), "")
-    meta = _child(root, "meta")
-    instance_id = _text(_child(meta, "instanceID")) if meta is not None else None
+        version = next((str(v) for k, v in root.attrib.items() if local_name(k) == "version"), "")
+    meta = first_child(root, "meta")
+    instance_id = text_of(first_child(meta, "instanceID")) if meta is not None else None
     if instance_id is None:
-        instance_id = _text(_child(root, "instanceID"))
+        instance_id = text_of(first_child(root, "instanceID"))
     if not instance_id or len(instance_id) > _MAX_NAME:
         raise SubmissionXmlError("The submission has no usable meta/instanceID.")
     encrypted = (root.get("encrypted") or "").lower() == "yes"
@@ -113,39 +98,23 @@ def parse_submission(xml: bytes) -> SubmissionFacts:
         form_id=form_id,
         version=version.strip(),
         instance_id=instance_id,
-        deprecated_id=_text(_child(meta, "deprecatedID")) if meta is not None else None,
-        instance_name=_text(_child(meta, "instanceName")) if meta is not None else None,
+        deprecated_id=text_of(first_child(meta, "deprecatedID")) if meta is not None else None,
+        instance_name=text_of(first_child(meta, "instanceName")) if meta is not None else None,
         encrypted=encrypted,
         encrypted_files=_encrypted_files(root) if encrypted else [],
     )
 
 
-def _child(element: etree._Element | None, name: str) -> etree._Element | None:
-    if element is None:
-        return None
-    for child in element:
-        if _local(child.tag) == name:
-            return child
-    return None
-
-
-def _text(element: etree._Element | None) -> str | None:
-    if element is None or element.text is None:
-        return None
-    text = element.text.strip()
-    return text or None
-
-
 def _encrypted_files(root: etree._Element) -> list[str]:
     names = []
     for child in root:
-        local = _local(child.tag)
+        local = local_name(child.tag)
         if local == "media":
-            file_name = _text(_child(child, "file"))
+            file_name = text_of(first_child(child, "file"))
             if file_name:
                 names.append(file_name)
         elif local == "encryptedXmlFile":
-            file_name = _text(child)
+            file_name = text_of(child)
             if file_name:
                 names.append(file_name)
     return names
@@ -168,7 +137,7 @@ def extract_answers(root: etree._Element, fields: Mapping[str, FieldInfo]) -> An
     def walk(element: etree._Element, path: str, in_repeat: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for child in element:
-            name = _local(child.tag)
+            name = local_name(child.tag)
             if not name:
                 continue
             child_path = f"{path}/{name}"
@@ -195,7 +164,7 @@ def extract_answers(root: etree._Element, fields: Mapping[str, FieldInfo]) -> An
                     geopoint.append(_point_tuple(value))
         return out
 
-    data = walk(root, f"/{_local(root.tag)}", False)
+    data = walk(root, f"/{local_name(root.tag)}", False)
     return Answers(data=data, files=files, geopoint=geopoint[0] if geopoint else None)
 
 

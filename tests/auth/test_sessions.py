@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from litestar import Litestar
     from litestar.testing import AsyncTestClient
 
-    from service.http import Services
+    from service.resources import Resources
 
 
 def _basic(email: str, password: str) -> str:
@@ -28,9 +28,9 @@ async def test_login_returns_a_working_bearer_token(
     assert me.json()["lastLoginAt"] is not None
 
 
-async def test_tokens_are_stored_hashed(services: Services, admin_headers: dict[str, str]) -> None:
+async def test_tokens_are_stored_hashed(resources: Resources, admin_headers: dict[str, str]) -> None:
     token = admin_headers["Authorization"].removeprefix("Bearer ")
-    async with services.pool.acquire() as conn:
+    async with resources.pool.acquire() as conn:
         stored = await conn.fetch("select token_hash, csrf_hash from sessions")
         hashes = await conn.fetchval("select password_hash from users where email = $1", ADMIN_EMAIL)
     assert len(stored) == 1
@@ -78,7 +78,7 @@ async def test_basic_auth_only_over_https(client: AsyncTestClient[Litestar], adm
 
 
 async def test_only_admins_manage_users(
-    client: AsyncTestClient[Litestar], services: Services, admin_headers: dict[str, str]
+    client: AsyncTestClient[Litestar], resources: Resources, admin_headers: dict[str, str]
 ) -> None:
     created = await client.post(
         "/v1/users",
@@ -97,7 +97,7 @@ async def test_only_admins_manage_users(
     )
     assert short.status_code == 400
     assert short.json()["code"] == 400.21
-    user = await user_headers(services, "someone@example.org")
+    user = await user_headers(resources, "someone@example.org")
     assert (await client.get("/v1/users", headers=user)).status_code == 403
     assert (await client.get("/v1/users")).status_code == 401
     listed = await client.get("/v1/users", headers=admin_headers)
@@ -111,8 +111,8 @@ async def test_unknown_fields_and_malformed_json_are_400(client: AsyncTestClient
     assert broken.status_code == 400
 
 
-async def test_password_change_revokes_sessions(client: AsyncTestClient[Litestar], services: Services) -> None:
-    headers = await user_headers(services, "changer@example.org")
+async def test_password_change_revokes_sessions(client: AsyncTestClient[Litestar], resources: Resources) -> None:
+    headers = await user_headers(resources, "changer@example.org")
     me = (await client.get("/v1/users/current", headers=headers)).json()
     bad = await client.put(
         f"/v1/users/{me['id']}/password", json={"old": "wrong one here", "new": "a brand new secret"}, headers=headers

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from forms.build_xlsx import FORMS_DIR, build_workbook_bytes, main, read_sheets
-from service.bootstrap import SYSTEM, ensure_example_forms
+from service.auth.access import access_to
+from service.auth.models import SYSTEM
+from service.bootstrap import ensure_example_forms
 from service.forms import reading as form_reading
 from service.forms import service as forms
 from service.forms.convert import FormConverter
@@ -16,7 +18,7 @@ from service.forms.schema import parse_xform
 from service.projects.service import ensure_default_project
 
 if TYPE_CHECKING:
-    from service.http import Services
+    from service.resources import Resources
 
 SOURCE = FORMS_DIR / "household_poverty_review_2023"
 WORKBOOK = FORMS_DIR / "household_poverty_review_2023.xlsx"
@@ -61,11 +63,12 @@ async def test_converts_and_passes_odk_validate() -> None:
         pytest.skip("ODK Validate needs Java")
 
 
-async def test_first_start_publishes_it_with_its_media(services: Services) -> None:
-    project = await ensure_default_project(services.pool, "Default")
-    assert await ensure_example_forms(services, project) == ["household_poverty_review_2023"]
-    assert await ensure_example_forms(services, project) == []  # idempotent on the next start
-    form = await forms.get_form(services, SYSTEM, project, "household_poverty_review_2023")
+async def test_first_start_publishes_it_with_its_media(resources: Resources) -> None:
+    project = await ensure_default_project(resources, "Default")
+    assert await ensure_example_forms(resources, project) == ["household_poverty_review_2023"]
+    assert await ensure_example_forms(resources, project) == []  # idempotent on the next start
+    access = await access_to(resources, SYSTEM, project)
+    form = await forms.get_form(resources, access, "household_poverty_review_2023")
     assert form.published_at is not None
-    [villages] = await form_reading.list_attachments(services, SYSTEM, project, "household_poverty_review_2023")
+    [villages] = await form_reading.list_attachments(resources, access, "household_poverty_review_2023")
     assert (villages.name, villages.exists) == ("villages.csv", True)

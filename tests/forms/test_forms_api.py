@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from litestar import Litestar
 
-    from service.http import Services
+    from service.resources import Resources
 
 FORMS = "/v1/projects/{}/forms"
 
@@ -148,11 +148,12 @@ async def validating_client(database_url: str, tmp_path: Path) -> AsyncIterator[
 
 
 async def test_calculation_cycle_is_caught_by_odk_validate(
-    validating_client: AsyncTestClient[Litestar], services: Services
+    validating_client: AsyncTestClient[Litestar], resources: Resources
 ) -> None:
+    from service.auth.models import SYSTEM
     from service.auth.service import create_user
 
-    await create_user(services.pool, services.passwords, email="v@example.org", password="validator pw1", is_admin=True)
+    await create_user(resources, SYSTEM, email="v@example.org", password="validator pw1", is_admin=True)
     login = await validating_client.post("/v1/sessions", json={"email": "v@example.org", "password": "validator pw1"})
     headers = {"Authorization": f"Bearer {login.json()['token']}"}
     project = (await validating_client.post("/v1/projects", json={"name": "V"}, headers=headers)).json()["id"]
@@ -234,7 +235,7 @@ async def test_new_versions_keep_the_old_ones(
         headers={**admin_headers, "Content-Type": XLSX},
     )
     assert other_id.status_code == 400
-    assert (await client.post(f"{base}/draft/publish", headers=admin_headers)).json()["code"] == 409.7
+    assert (await client.post(f"{base}/draft/publish", headers=admin_headers)).json()["code"] == 404.1
 
 
 async def test_form_media_upload_replace_and_carry_over(
@@ -348,14 +349,14 @@ async def test_hostile_and_wrong_uploads_are_refused(
 
 
 async def test_state_permissions_and_delete(
-    client: AsyncTestClient[Litestar], services: Services, admin_headers: dict[str, str], project: int
+    client: AsyncTestClient[Litestar], resources: Resources, admin_headers: dict[str, str], project: int
 ) -> None:
     await upload(client, admin_headers, project, xlsx(SIMPLE_SURVEY, form_id="s"))
     base = f"{FORMS.format(project)}/s"
     closing = await client.patch(base, json={"state": "closing"}, headers=admin_headers)
     assert closing.json()["state"] == "closing"
     assert (await client.patch(base, json={"state": "paused"}, headers=admin_headers)).status_code == 400
-    enumerator = await user_headers(services, "enum@example.org")
+    enumerator = await user_headers(resources, "enum@example.org")
     me = (await client.get("/v1/users/current", headers=enumerator)).json()
     await client.post(f"/v1/projects/{project}/assignments/enumerator/{me['id']}", headers=admin_headers)
     assert (await client.get(base, headers=enumerator)).status_code == 200

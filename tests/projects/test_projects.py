@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from litestar import Litestar
     from litestar.testing import AsyncTestClient
 
-    from service.http import Services
+    from service.resources import Resources
 
 
 async def test_admin_creates_and_lists_projects(
@@ -31,11 +31,11 @@ async def test_admin_creates_and_lists_projects(
 
 
 async def test_roles_limit_what_users_see_and_do(
-    client: AsyncTestClient[Litestar], services: Services, admin_headers: dict[str, str]
+    client: AsyncTestClient[Litestar], resources: Resources, admin_headers: dict[str, str]
 ) -> None:
     project = (await client.post("/v1/projects", json={"name": "P"}, headers=admin_headers)).json()
     other = (await client.post("/v1/projects", json={"name": "Other"}, headers=admin_headers)).json()
-    supervisor = await user_headers(services, "supervisor@example.org")
+    supervisor = await user_headers(resources, "supervisor@example.org")
     me = (await client.get("/v1/users/current", headers=supervisor)).json()
     assert (await client.get(f"/v1/projects/{project['id']}", headers=supervisor)).status_code == 403
     assigned = await client.post(

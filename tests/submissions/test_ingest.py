@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from service.bootstrap import SYSTEM
+from service.auth.access import access_to
+from service.auth.models import SYSTEM
 from service.errors import Problem
 from service.forms import service as forms
 from service.projects.service import ensure_default_project
@@ -17,19 +18,18 @@ from tests.support.submission import new_instance_id, received, submission_xml
 from tests.support.xlsform import SIMPLE_SURVEY, XLSX, xlsx
 
 if TYPE_CHECKING:
-    from service.http import Services
+    from service.resources import Resources
     from service.submissions.service import IngestResult
 
 FRONT, ROOF = "1732460000001.jpg", "1732460000002.jpg"
 
 
 @pytest.fixture
-async def project(services: Services) -> int:
-    project_id = await ensure_default_project(services.pool, "Test")
+async def project(resources: Resources) -> int:
+    project_id = await ensure_default_project(resources, "Test")
     await forms.create_form(
-        services,
-        SYSTEM,
-        project_id,
+        resources,
+        await access_to(resources, SYSTEM, project_id),
         xlsx(SIMPLE_SURVEY, form_id="household", version="1"),
         content_type=XLSX,
         fallback_form_id=None,
@@ -39,28 +39,32 @@ async def project(services: Services) -> int:
     return project_id
 
 
-async def ingest(services: Services, project: int, xml: bytes, files: list[tuple[str, bytes]]) -> IngestResult:
+async def ingest(resources: Resources, project: int, xml: bytes, files: list[tuple[str, bytes]]) -> IngestResult:
     return await ingest_submission(
-        services, SYSTEM, project, received(services.store, xml, files), device_id="collect:x", user_agent="test"
+        resources,
+        await access_to(resources, SYSTEM, project),
+        received(resources.store, xml, files),
+        device_id="collect:x",
+        user_agent="test",
     )
 
 
-async def fetch(services: Services, sql: str, *args: Any) -> list[dict[str, Any]]:
-    async with services.pool.acquire() as conn:
+async def fetch(resources: Resources, sql: str, *args: Any) -> list[dict[str, Any]]:
+    async with resources.pool.acquire() as conn:
         return [dict(row) for row in await conn.fetch(sql, *args)]
 
 
-def spool_is_empty(services: Services) -> bool:
-    return not list(services.settings.media_root.joinpath(".spool").iterdir())
+def spool_is_empty(resources: Resources) -> bool:
+    return not list(resources.settings.media_root.joinpath(".spool").iterdir())
 
 
-async def test_new_submission_is_stored_with_typed_answers(services: Services, project: int) -> None:
+async def test_new_submission_is_stored_with_typed_answers(resources: Resources, project: int) -> None:
     instance = new_instance_id()
     front, roof = jpeg_bytes(seed=1), jpeg_bytes(seed=2)
-    result = await ingest(services, project, submission_xml(instance_id=instance), [(FRONT, front), (ROOF, roof)])
+    result = await ingest(resources, project, submission_xml(instance_id=instance), [(FRONT, front), (ROOF, roof)])
     assert (result.outcome, result.expected, result.present) == ("created", 2, 2)
     [row] = await fetch(
-        services,
+        resources,
         """select s.instance_id, s.latitude, s.longitude, s.altitude, s.accuracy, s.instance_name, s.device_id,
                   s.review_state, v.answers, v.is_current
            from submissions s join submission_versions v on v.id = s.current_version_id""",
@@ -79,7 +83,7 @@ async def test_new_submission_is_stored_with_typed_answers(services: Services, p
     assert answers["photo_front"] == FRONT
     assert answers["meta"]["instanceID"] == instance
     attachments = await fetch(
-        services,
+        resources,
         """select a.name, a.field_path, encode(b.sha256, 'hex') as sha, b.storage_key, b.content_type
            from submission_attachments a join blobs b on b.id = a.blob_id order by a.name""",
     )
@@ -88,42 +92,42 @@ async def test_new_submission_is_stored_with_typed_answers(services: Services, p
         (ROOF, "/data/photo_roof", "image/jpeg"),
     ]
     for attachment in attachments:
-        assert await services.store.exists(attachment["storage_key"])
+        assert await resources.store.exists(attachment["storage_key"])
         assert FRONT not in attachment["storage_key"]
-    assert spool_is_empty(services)
+    assert spool_is_empty(resources)
 
 
-async def test_split_upload_completes_the_household(services: Services, project: int) -> None:
+async def test_split_upload_completes_the_household(resources: Resources, project: int) -> None:
     xml = submission_xml()
-    first = await ingest(services, project, xml, [(FRONT, jpeg_bytes(seed=3))])
+    first = await ingest(resources, project, xml, [(FRONT, jpeg_bytes(seed=3))])
     assert (first.outcome, first.expected, first.present) == ("created", 2, 1)
-    second = await ingest(services, project, xml, [(ROOF, jpeg_bytes(seed=4))])
+    second = await ingest(resources, project, xml, [(ROOF, jpeg_bytes(seed=4))])
     assert (second.outcome, second.submission_id, second.present) == ("duplicate", first.submission_id, 2)
-    [counts] = await fetch(services, "select attachments_expected, attachments_present from submissions")
+    [counts] = await fetch(resources, "select attachments_expected, attachments_present from submissions")
     assert counts == {"attachments_expected": 2, "attachments_present": 2}
 
 
-async def test_identical_resend_changes_nothing_and_different_xml_is_409(services: Services, project: int) -> None:
+async def test_identical_resend_changes_nothing_and_different_xml_is_409(resources: Resources, project: int) -> None:
     instance = new_instance_id()
     xml = submission_xml(instance_id=instance)
     files = [(FRONT, jpeg_bytes(seed=5)), (ROOF, jpeg_bytes(seed=6))]
-    first = await ingest(services, project, xml, files)
-    again = await ingest(services, project, xml, files)
+    first = await ingest(resources, project, xml, files)
+    again = await ingest(resources, project, xml, files)
     assert again.outcome == "duplicate"
     assert again.submission_id == first.submission_id
     with pytest.raises(Problem) as conflict:
-        await ingest(services, project, submission_xml(instance_id=instance, head="Someone else"), files)
+        await ingest(resources, project, submission_xml(instance_id=instance, head="Someone else"), files)
     assert conflict.value.code == 409.1
-    assert [r["count"] for r in await fetch(services, "select count(*) from submission_versions")] == [1]
-    [row] = await fetch(services, "select answers->>'hh_name' as name from submission_versions")
+    assert [r["count"] for r in await fetch(resources, "select count(*) from submission_versions")] == [1]
+    [row] = await fetch(resources, "select answers->>'hh_name' as name from submission_versions")
     assert row["name"] == "Nguyễn Văn A"
-    assert spool_is_empty(services)
+    assert spool_is_empty(resources)
 
 
-async def test_edit_keeps_the_old_version_and_carries_files(services: Services, project: int) -> None:
+async def test_edit_keeps_the_old_version_and_carries_files(resources: Resources, project: int) -> None:
     original = new_instance_id()
     first = await ingest(
-        services,
+        resources,
         project,
         submission_xml(instance_id=original),
         [(FRONT, jpeg_bytes(seed=7)), (ROOF, jpeg_bytes(seed=8))],
@@ -131,10 +135,10 @@ async def test_edit_keeps_the_old_version_and_carries_files(services: Services, 
     edited_id = new_instance_id()
     new_roof = jpeg_bytes(seed=9)
     edit_xml = submission_xml(instance_id=edited_id, deprecated_id=original, size=5)
-    edited = await ingest(services, project, edit_xml, [(ROOF, new_roof)])
+    edited = await ingest(resources, project, edit_xml, [(ROOF, new_roof)])
     assert (edited.outcome, edited.submission_id, edited.present) == ("edited", first.submission_id, 2)
     versions = await fetch(
-        services,
+        resources,
         "select instance_id, deprecated_id, is_current, answers->'hh_size' as size "
         "from submission_versions order by id",
     )
@@ -142,30 +146,30 @@ async def test_edit_keeps_the_old_version_and_carries_files(services: Services, 
         (original, None, False, 4),
         (edited_id, original, True, 5),
     ]
-    [submission] = await fetch(services, "select instance_id, review_state, updated_at from submissions")
+    [submission] = await fetch(resources, "select instance_id, review_state, updated_at from submissions")
     assert submission["instance_id"] == original
     assert submission["review_state"] == "edited"
     # The retry of the edit is an attachment upsert, not a second edit.
-    again = await ingest(services, project, edit_xml, [(ROOF, new_roof)])
+    again = await ingest(resources, project, edit_xml, [(ROOF, new_roof)])
     assert again.outcome == "duplicate"
     with pytest.raises(Problem) as stale:
-        await ingest(services, project, submission_xml(deprecated_id=original), [])
+        await ingest(resources, project, submission_xml(deprecated_id=original), [])
     assert stale.value.code == 409.9
     with pytest.raises(Problem) as unknown:
-        await ingest(services, project, submission_xml(deprecated_id=new_instance_id()), [])
+        await ingest(resources, project, submission_xml(deprecated_id=new_instance_id()), [])
     assert unknown.value.code == 404.5
 
 
-async def test_unreferenced_files_are_ignored(services: Services, project: int) -> None:
+async def test_unreferenced_files_are_ignored(resources: Resources, project: int) -> None:
     result = await ingest(
-        services,
+        resources,
         project,
         submission_xml(photos=(FRONT, None)),
         [(FRONT, jpeg_bytes(seed=10)), ("extra.jpg", jpeg_bytes(seed=11)), ("audit.csv", b"event,node\n")],
     )
     assert (result.expected, result.present) == (1, 1)
-    assert [r["count"] for r in await fetch(services, "select count(*) from blobs")] == [1 + 1]  # photo + form xlsx
-    assert spool_is_empty(services)
+    assert [r["count"] for r in await fetch(resources, "select count(*) from blobs")] == [1 + 1]  # photo + form xlsx
+    assert spool_is_empty(resources)
 
 
 @pytest.mark.parametrize(
@@ -177,17 +181,17 @@ async def test_unreferenced_files_are_ignored(services: Services, project: int) 
     ids=["html", "truncated-jpeg"],
 )
 async def test_a_non_image_posing_as_a_photo_is_refused(
-    services: Services, project: int, content: bytes, reason: str
+    resources: Resources, project: int, content: bytes, reason: str
 ) -> None:
     with pytest.raises(Problem) as refused:
-        await ingest(services, project, submission_xml(), [(FRONT, content), (ROOF, jpeg_bytes(seed=12))])
+        await ingest(resources, project, submission_xml(), [(FRONT, content), (ROOF, jpeg_bytes(seed=12))])
     assert refused.value.code == 400.31
     assert reason in refused.value.message
-    assert await fetch(services, "select id from submissions") == []
-    assert spool_is_empty(services)
+    assert await fetch(resources, "select id from submissions") == []
+    assert spool_is_empty(resources)
 
 
-async def test_decompression_bomb_is_refused_without_decoding(services: Services, project: int) -> None:
+async def test_decompression_bomb_is_refused_without_decoding(resources: Resources, project: int) -> None:
     import struct
     import zlib
 
@@ -201,17 +205,17 @@ async def test_decompression_bomb_is_refused_without_decoding(services: Services
         + chunk(b"IEND", b"")
     )
     with pytest.raises(Problem) as refused:
-        await ingest(services, project, submission_xml(photos=(FRONT, None)), [(FRONT, bomb)])
+        await ingest(resources, project, submission_xml(photos=(FRONT, None)), [(FRONT, bomb)])
     assert "too many pixels" in refused.value.message
 
 
-async def test_concurrent_duplicates_make_exactly_one_submission(services: Services, project: int) -> None:
+async def test_concurrent_duplicates_make_exactly_one_submission(resources: Resources, project: int) -> None:
     xml = submission_xml()
     photo = jpeg_bytes(seed=13)
-    results = await asyncio.gather(*(ingest(services, project, xml, [(FRONT, photo)]) for _ in range(6)))
+    results = await asyncio.gather(*(ingest(resources, project, xml, [(FRONT, photo)]) for _ in range(6)))
     assert sorted(r.outcome for r in results) == ["created"] + ["duplicate"] * 5
     assert len({r.submission_id for r in results}) == 1
-    assert [r["count"] for r in await fetch(services, "select count(*) from submissions")] == [1]
+    assert [r["count"] for r in await fetch(resources, "select count(*) from submissions")] == [1]
 
 
 @pytest.mark.parametrize(
@@ -229,34 +233,40 @@ async def test_concurrent_duplicates_make_exactly_one_submission(services: Servi
     ],
     ids=["unknown-form", "unknown-version", "malformed", "no-instance-id", "doctype-entities"],
 )
-async def test_unusable_submissions_are_refused(services: Services, project: int, xml: bytes, code: float) -> None:
+async def test_unusable_submissions_are_refused(resources: Resources, project: int, xml: bytes, code: float) -> None:
     with pytest.raises(Problem) as refused:
-        await ingest(services, project, xml, [(FRONT, jpeg_bytes(seed=14))])
+        await ingest(resources, project, xml, [(FRONT, jpeg_bytes(seed=14))])
     assert refused.value.code == code
-    assert spool_is_empty(services)
+    assert spool_is_empty(resources)
 
 
-async def test_closed_forms_refuse_and_closing_forms_accept(services: Services, project: int) -> None:
-    await forms.set_form_state(services, SYSTEM, project, "household", "closing")
-    assert (await ingest(services, project, submission_xml(photos=()), [])).outcome == "created"
-    await forms.set_form_state(services, SYSTEM, project, "household", "closed")
+async def test_closed_forms_refuse_and_closing_forms_accept(resources: Resources, project: int) -> None:
+    await forms.set_form_state(resources, await access_to(resources, SYSTEM, project), "household", "closing")
+    assert (await ingest(resources, project, submission_xml(photos=()), [])).outcome == "created"
+    await forms.set_form_state(resources, await access_to(resources, SYSTEM, project), "household", "closed")
     with pytest.raises(Problem) as closed:
-        await ingest(services, project, submission_xml(photos=()), [])
+        await ingest(resources, project, submission_xml(photos=()), [])
     assert closed.value.code == 409.2
 
 
-async def test_traversal_names_in_the_xml_are_refused(services: Services, project: int) -> None:
+async def test_traversal_names_in_the_xml_are_refused(resources: Resources, project: int) -> None:
     with pytest.raises(Problem) as refused:
-        await ingest(services, project, submission_xml(photos=("../../etc/passwd", None)), [])
+        await ingest(resources, project, submission_xml(photos=("../../etc/passwd", None)), [])
     assert refused.value.code == 400.30
 
 
-async def test_encrypted_submissions_are_stored_as_received(services: Services, project: int) -> None:
+async def test_encrypted_submissions_are_stored_as_received(resources: Resources, project: int) -> None:
     public_key = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvFakeKeyForTests"
     survey = [["type", "name", "label"], ["text", "secret", "Secret"]]
     body = xlsx(survey, settings=[["form_id", "version", "public_key"], ["sealed", "1", public_key]])
     await forms.create_form(
-        services, SYSTEM, project, body, content_type=XLSX, fallback_form_id=None, publish=True, ignore_warnings=True
+        resources,
+        await access_to(resources, SYSTEM, project),
+        body,
+        content_type=XLSX,
+        fallback_form_id=None,
+        publish=True,
+        ignore_warnings=True,
     )
     instance = new_instance_id()
     envelope = (
@@ -267,13 +277,13 @@ async def test_encrypted_submissions_are_stored_as_received(services: Services, 
         f"<base64EncryptedElementSignature>c2ln</base64EncryptedElementSignature></data>"
     ).encode()
     result = await ingest(
-        services, project, envelope, [("submission.xml.enc", b"\x01\x02opaque"), ("1.jpg.enc", b"\x03opaque")]
+        resources, project, envelope, [("submission.xml.enc", b"\x01\x02opaque"), ("1.jpg.enc", b"\x03opaque")]
     )
     assert (result.outcome, result.expected, result.present) == ("created", 2, 2)
     [row] = await fetch(
-        services,
+        resources,
         "select s.encrypted, v.answers from submissions s join submission_versions v on v.id = s.current_version_id",
     )
     assert row == {"encrypted": True, "answers": None}
     with pytest.raises(Problem):
-        await ingest(services, project, submission_xml(form_id="sealed"), [])
+        await ingest(resources, project, submission_xml(form_id="sealed"), [])

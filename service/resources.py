@@ -1,29 +1,43 @@
-"""Open and close the long-lived resources of one process (pool, media store, converter, hasher).
+"""The long-lived resources of one process, and the one place that opens and closes them.
 
-Used by the app lifespan and by CLI commands, so both run the same code against the same settings.
+Every service function takes a `Resources` as its first parameter: the HTTP app (created in its lifespan), the
+CLI commands, the start-up set-up and the tests all open the same resources from the same settings.
 """
 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from service.auth.passwords import Passwords
 from service.db.pool import create_pool
 from service.forms.convert import FormConverter
-from service.http import Services
 from service.media import open_store
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from service.db.pool import Pool
+    from service.media.store import MediaStore
     from service.settings import Settings
 
-__all__ = ["open_services"]
+__all__ = ["Resources", "open_resources"]
+
+
+@dataclass(slots=True, frozen=True)
+class Resources:
+    """Settings, the database pool, the media store, the password hasher and the form converter."""
+
+    settings: Settings
+    pool: Pool
+    store: MediaStore
+    passwords: Passwords
+    converter: FormConverter
 
 
 @asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     if settings.database_url is None:
         raise ValueError("settings.database_url is not set (the embedded database starts in `serve`)")
     pool = await create_pool(settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
@@ -41,7 +55,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         parallelism=settings.argon2_parallelism,
     )
     try:
-        yield Services(settings=settings, pool=pool, store=store, passwords=passwords, converter=converter)
+        yield Resources(settings=settings, pool=pool, store=store, passwords=passwords, converter=converter)
     finally:
         converter.close()
         await store.close()

@@ -1,0 +1,1 @@
+"""Forms: XLSForm/XForm upload and conversion, drafts and versions, form media, what Collect downloads."""

@@ -1,0 +1,44 @@
+"""The change record: the one hook every transaction that changes a household goes through.
+
+Ingest (a new household, new files, an edit) and review (a decision, a comment) call `record_change` inside
+their own transaction, so the change is recorded exactly when it commits and never when it rolls back. It bumps
+`submissions.updated_at`, and writes a `submission_changes` row that the export feed and the sync to the central
+database read in commit order (migrations/0003_seams.sql says how). Background jobs that react to changes (photo
+evidence) are enqueued here too, in the same transaction, so a crash can never lose one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from service.db.pool import Connection
+
+__all__ = ["ChangeKind", "record_change"]
+
+ChangeKind = Literal["created", "edited", "files", "review", "comment", "evidence"]
+
+
+async def record_change(
+    conn: Connection,
+    *,
+    form_id: int,
+    submission_id: int,
+    kind: ChangeKind,
+    version_id: int | None = None,
+    actor_user_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    await conn.execute(
+        """with change as (
+            insert into submission_changes (form_id, submission_id, kind, version_id, actor_user_id, details)
+            values ($1, $2, $3, $4, $5, $6)
+        )
+        update submissions set updated_at = now() where id = $2""",
+        form_id,
+        submission_id,
+        kind,
+        version_id,
+        actor_user_id,
+        details,
+    )
