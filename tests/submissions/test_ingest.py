@@ -287,3 +287,25 @@ async def test_encrypted_submissions_are_stored_as_received(resources: Resources
     assert row == {"encrypted": True, "answers": None}
     with pytest.raises(Problem):
         await ingest(resources, project, submission_xml(form_id="sealed"), [])
+
+
+async def test_every_change_is_recorded_in_its_own_transaction(resources: Resources, project: int) -> None:
+    """created → files (split upload) → edited; a retry that changes nothing and a refused resend record nothing."""
+    instance = new_instance_id()
+    xml = submission_xml(instance_id=instance)
+    await ingest(resources, project, xml, [(FRONT, jpeg_bytes(seed=40))])
+    await ingest(resources, project, xml, [(ROOF, jpeg_bytes(seed=41))])
+    await ingest(resources, project, xml, [(ROOF, jpeg_bytes(seed=41))])  # a retry: nothing new
+    with pytest.raises(Problem):
+        await ingest(resources, project, submission_xml(instance_id=instance, head="Other"), [])
+    await ingest(resources, project, submission_xml(deprecated_id=instance, size=6), [])
+    changes = await fetch(
+        resources,
+        """select c.kind, c.details, c.txid::text::bigint as txid, s.updated_at, c.changed_at
+           from submission_changes c join submissions s on s.id = c.submission_id order by c.id""",
+    )
+    assert [c["kind"] for c in changes] == ["created", "files", "edited"]
+    assert changes[1]["details"] == {"present": 2, "expected": 2}
+    assert len({c["txid"] for c in changes}) == 3
+    # updated_at follows the latest change.
+    assert changes[-1]["updated_at"] == max(c["changed_at"] for c in changes)

@@ -1,0 +1,60 @@
+"""Reading households over HTTP: keyset pages that never repeat or skip, with the next page in a Link header."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from service.auth.access import access_to
+from service.auth.models import SYSTEM
+from service.forms import service as forms
+from service.projects.service import ensure_default_project
+from service.submissions.service import ingest_submission
+from tests.support.submission import new_instance_id, received, submission_xml
+from tests.support.xlsform import SIMPLE_SURVEY, XLSX, xlsx
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+    from service.resources import Resources
+
+
+async def test_pages_follow_the_link_header_without_repeats(
+    client: AsyncTestClient[Litestar], admin_headers: dict[str, str], resources: Resources
+) -> None:
+    project = await ensure_default_project(resources, "Paging")
+    admin = await access_to(resources, SYSTEM, project)
+    await forms.create_form(
+        resources,
+        admin,
+        xlsx(SIMPLE_SURVEY, form_id="household", version="1"),
+        content_type=XLSX,
+        fallback_form_id=None,
+        publish=True,
+        ignore_warnings=True,
+    )
+    created = []
+    for _ in range(7):
+        instance = new_instance_id()
+        xml = submission_xml(instance_id=instance, photos=(None, None))
+        await ingest_submission(resources, admin, received(resources.store, xml, []), device_id=None, user_agent=None)
+        created.append(instance)
+    # Same creation time for several rows: the id breaks the tie, so paging is still exact.
+    async with resources.pool.acquire() as conn:
+        await conn.execute("update submissions set created_at = '2026-11-01T08:00:00Z' where id % 2 = 0")
+    url: str | None = f"/v1/projects/{project}/forms/household/submissions?limit=3"
+    seen: list[str] = []
+    pages = 0
+    while url is not None:
+        response = await client.get(url, headers=admin_headers)
+        assert response.status_code == 200, response.text
+        seen += [item["instanceId"] for item in response.json()]
+        pages += 1
+        link = response.headers.get("link")
+        url = link.split(">")[0].lstrip("<") if link else None
+    assert pages == 3
+    assert sorted(seen) == sorted(created)
+    bad = await client.get(
+        f"/v1/projects/{project}/forms/household/submissions?cursor=notacursor", headers=admin_headers
+    )
+    assert (bad.status_code, bad.json()["code"]) == (400, 400.8)
