@@ -1,39 +1,65 @@
 # Two commands on a fresh clone: `make run` and `make test`. Each installs what is missing first.
+# `make run` installs only what the server needs (requirements.lock); `make test` adds the test and lint tools
+# (requirements-dev.lock, a superset with the same versions). `make help` lists every target.
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed-dev
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint typecheck pytest lock clean-data
+.DEFAULT_GOAL := help
+.PHONY: help run test lint typecheck pytest db-shell lock clean-data
 
-run: $(INSTALLED)
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: $(RUNTIME) ## install what is missing, start the server (embedded PostgreSQL, local media, example form)
 	$(BIN)/survey serve
 
-test: $(INSTALLED)
+test: $(DEV) ## install what is missing, then lint, type check and the whole test suite (what CI runs)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-lint: $(INSTALLED)
+lint: $(DEV) ## fix what ruff can fix, and format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+typecheck: $(DEV) ## mypy --strict only
+	$(BIN)/mypy
+
+pytest: $(DEV) ## the test suite only; pass options with ARGS='-k scope -x'
+	$(BIN)/pytest $(ARGS)
+
+db-shell: $(RUNTIME) ## psql on the server's database (DATABASE_URL, else the embedded one)
+	$(BIN)/survey db-shell
+
+lock: $(BIN)/python ## after changing dependencies in pyproject.toml: refresh both lock files
+	$(PIP) -e '.[dev]'
+	$(BIN)/python -m pip freeze --exclude-editable > requirements-dev.lock
+	rm -rf $(VENV)/lock-runtime && $(PYTHON) -m venv $(VENV)/lock-runtime
+	$(VENV)/lock-runtime/bin/python -m pip install --quiet --disable-pip-version-check -c requirements-dev.lock .
+	$(VENV)/lock-runtime/bin/python -m pip freeze --exclude-editable | grep -v '^survey-service' > requirements.lock
+	rm -rf $(VENV)/lock-runtime
+
+clean-data: ## delete the embedded database and the local media (everything `make run` stored)
+	rm -rf .data media/blobs media/.spool
+
 $(BIN)/python:
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"' 
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
 	$(PYTHON) -m venv $(VENV)
 
-# Exact versions come from requirements.lock, so every clone installs the same set.
-$(INSTALLED): requirements.lock pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+# Exact versions come from the lock files, so every clone installs the same set.
+$(RUNTIME): requirements.lock pyproject.toml | $(BIN)/python
+	$(PIP) --upgrade pip
+	$(PIP) -r requirements.lock
+	$(PIP) --no-deps -e .
 	@touch $@
 
-# Refresh the lock after changing dependencies in pyproject.toml.
-lock: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m pip freeze --exclude-editable > requirements.lock
-
-clean-data:
-	rm -rf .data media/blobs media/.spool
+$(DEV): requirements-dev.lock pyproject.toml | $(BIN)/python
+	$(PIP) --upgrade pip
+	$(PIP) -r requirements-dev.lock
+	$(PIP) --no-deps -e .
+	@touch $@

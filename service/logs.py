@@ -1,4 +1,5 @@
-"""Structured logs: one JSON object per line, each carrying the request id of the request that caused it.
+"""Structured logs: one JSON object per line, each carrying the request id of the request that caused it; a readable
+line format instead when a person watches a terminal (LOG_FORMAT=auto, the default).
 
 The access-log middleware is plain ASGI (cheaper than a framework middleware on the upload path). It takes a
 sane `X-Request-Id` from the client or makes one, echoes it in the response, and redacts app-user tokens from
@@ -63,16 +64,22 @@ class TextFormatter(logging.Formatter):
             for key, value in record.__dict__.items()
             if key not in _STANDARD_ATTRS and not key.startswith("_")
         )
-        line = f"{record.levelname.lower():7} {record.name}: {record.getMessage()}"
+        clock = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")  # noqa: DTZ006 - local time for a person
+        line = f"{clock} {record.levelname.lower():7} {record.name}: {record.getMessage()}"
         if extras:
             line = f"{line} [{extras}]"
+        rid = request_id.get()
+        if rid != "-":
+            line = f"{line} (request {rid})"
         if record.exc_info:
             line = f"{line}\n{self.formatException(record.exc_info)}"
         return line
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     handler = logging.StreamHandler(sys.stderr)
+    if fmt == "auto":
+        fmt = "text" if sys.stderr.isatty() else "json"
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -86,7 +86,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Start-up
     load_example_form: bool = True
     log_level: str = "INFO"
-    log_format: Literal["json", "text"] = "json"
+    # auto: a readable line format when stderr is a terminal, JSON lines otherwise (files, journald, collectors).
+    log_format: Literal["auto", "json", "text"] = "auto"
 
     def __repr__(self) -> str:
         shown = []

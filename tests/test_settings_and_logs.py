@@ -101,3 +101,36 @@ async def test_request_ids_are_echoed_or_made(client: AsyncTestClient[Litestar])
     await wrapped(scope, receive, send)  # type: ignore[arg-type]
     start = next(m for m in sent if m["type"] == "http.response.start")
     assert (b"x-request-id", b"phone-42") in start["headers"]  # type: ignore[operator]
+
+
+class _Terminal(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize(("tty", "expect_json"), [(True, False), (False, True)])
+def test_auto_log_format_is_readable_on_a_terminal_and_json_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, tty: bool, expect_json: bool
+) -> None:
+    from service.logs import configure_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    stream = _Terminal(tty)
+    monkeypatch.setattr("sys.stderr", stream)
+    try:
+        configure_logging("INFO", "auto")
+        logging.getLogger("test.auto").info("hello", extra={"count": 3})
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    line = stream.getvalue().strip()
+    if expect_json:
+        assert json.loads(line)["message"] == "hello"
+    else:
+        assert "info    test.auto: hello [count=3]" in line
+        assert not line.startswith("{")
