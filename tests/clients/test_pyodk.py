@@ -106,6 +106,11 @@ NO_REST_EDIT = (
 NO_REVIEW = (
     "PATCH …/submissions/{instanceId} {reviewState} is not routed: 405.1 (Central: lib/resources/submissions.js:311)"
 )
+NO_SUCCESS = (
+    "POST …/forms/{id}/draft and …/draft/publish answer the Form here; pyODK reads data['success'] "
+    "(pyodk/_endpoints/form_drafts.py:183, :218): KeyError 'success'. Central answers {\"success\": true} "
+    "(lib/resources/forms.js:139-182)"
+)
 NO_COMMENTS = "…/submissions/{instanceId}/comments is not routed: 404.1 (Central: lib/resources/comments.js)"
 
 
@@ -247,7 +252,7 @@ def test_get_project(client: Any, project: int) -> None:
 
 def test_list_forms(client: Any) -> None:
     forms = {f.xmlFormId: f for f in client.forms.list()}
-    assert set(forms) == {"household", "with_media", "members"}
+    assert {"household", "with_media", "members"} <= set(forms)
     household = forms["household"]
     assert (household.version, household.state, household.enketoId, household.keyId) == ("1", "open", None, None)
     assert household.publishedAt is not None
@@ -259,6 +264,28 @@ def test_get_form_and_its_xml(client: Any, project: int) -> None:
     xml = client.forms.get_xml("household")
     assert 'id="household"' in xml
     assert form.hash == hashlib.md5(xml.encode()).hexdigest()
+
+
+@pytest.mark.xfail(strict=True, raises=KeyError, reason=NO_SUCCESS)
+def test_create_form(client: Any, project: int) -> None:
+    """POST /forms?ignoreWarnings=True&publish=False (XLSX, X-XlsForm-FormId-Fallback), then …/draft/publish."""
+    survey: list[list[str | int | None]] = [["type", "name", "label"], ["text", "q1", "Question 1"]]
+    form = client.forms.create(xlsx(survey, form_id="made_by_pyodk", version="1"), form_id="made_by_pyodk")
+    assert (form.projectId, form.xmlFormId, form.version, form.publishedAt) == (project, "made_by_pyodk", "1", None)
+    assert client.forms.get("made_by_pyodk").publishedAt is not None
+
+
+@pytest.mark.xfail(strict=True, raises=KeyError, reason=NO_SUCCESS)
+def test_update_form(client: Any, project: int, admin: httpx.Client) -> None:
+    """POST …/draft (new definition), then …/draft/publish."""
+    survey: list[list[str | int | None]] = [["type", "name", "label"], ["text", "q1", "Question 1"]]
+    created = admin.post(
+        f"/v1/projects/{project}/forms?publish=true", content=xlsx(survey, form_id="updated_by_pyodk", version="1")
+    )
+    assert created.status_code == 200, created.text
+    survey.append(["integer", "q2", "Question 2"])
+    client.forms.update("updated_by_pyodk", definition=xlsx(survey, form_id="updated_by_pyodk", version="2"))
+    assert client.forms.get("updated_by_pyodk").version == "2"
 
 
 # Reading submissions (REST)
