@@ -18,13 +18,11 @@ import pytest
 import service
 from service.auth.access import access_to
 from service.auth.models import SYSTEM, Actor
-from service.forms import service as forms
 from service.projects.service import assign_role, ensure_default_project
 from service.submissions import reading
-from service.submissions.service import ingest_submission
 from tests.support.collect import jpeg_bytes
-from tests.support.submission import new_instance_id, received, submission_xml
-from tests.support.xlsform import SIMPLE_SURVEY, XLSX, xlsx
+from tests.support.households import ingest, publish_household_form
+from tests.support.submission import new_instance_id, submission_xml
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -99,26 +97,12 @@ async def households(resources: Resources) -> dict[str, str]:
     """Two households of one form, one per commune of the same district; returns instanceID by commune."""
     project = await ensure_default_project(resources, "Scope")
     admin = await access_to(resources, SYSTEM, project)
-    await forms.create_form(
-        resources,
-        admin,
-        xlsx(SIMPLE_SURVEY, form_id="household", version="1"),
-        content_type=XLSX,
-        fallback_form_id=None,
-        publish=True,
-        ignore_warnings=True,
-    )
+    await publish_household_form(resources, admin)
     found = {}
     for seed, commune in enumerate((COMMUNE_A, COMMUNE_B)):
         instance = new_instance_id()
         files = [("1732460000001.jpg", jpeg_bytes(seed=seed))]
-        await ingest_submission(
-            resources,
-            admin,
-            received(resources.store, submission_xml(instance_id=instance), files),
-            device_id=None,
-            user_agent=None,
-        )
+        await ingest(resources, admin, submission_xml(instance_id=instance), files)
         async with resources.pool.acquire() as conn:
             await conn.execute(
                 "update submissions set area_codes = $2 where instance_id = $1", instance, [DISTRICT, commune]

@@ -155,14 +155,7 @@ async def access_to(res: Resources, actor: Actor, project_id: int) -> Access:
 
 def access_for(actor: Actor, row: ProjectWithRoles) -> Access:
     """Access from a project row and the roles the actor holds there."""
-    project = ProjectRow(
-        id=row.id,
-        name=row.name,
-        description=row.description,
-        archived=row.archived,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    project = msgspec.convert(row, ProjectRow, from_attributes=True)
     if actor.is_admin:
         grants: tuple[Grant, ...] = (Grant(role="admin", verbs=ALL_VERBS, areas=None),)
     elif actor.kind == "app_user":

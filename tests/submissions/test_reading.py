@@ -6,11 +6,9 @@ from typing import TYPE_CHECKING
 
 from service.auth.access import access_to
 from service.auth.models import SYSTEM
-from service.forms import service as forms
 from service.projects.service import ensure_default_project
-from service.submissions.service import ingest_submission
-from tests.support.submission import new_instance_id, received, submission_xml
-from tests.support.xlsform import SIMPLE_SURVEY, XLSX, xlsx
+from tests.support.households import ingest, publish_household_form
+from tests.support.submission import new_instance_id, submission_xml
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -24,20 +22,11 @@ async def test_pages_follow_the_link_header_without_repeats(
 ) -> None:
     project = await ensure_default_project(resources, "Paging")
     admin = await access_to(resources, SYSTEM, project)
-    await forms.create_form(
-        resources,
-        admin,
-        xlsx(SIMPLE_SURVEY, form_id="household", version="1"),
-        content_type=XLSX,
-        fallback_form_id=None,
-        publish=True,
-        ignore_warnings=True,
-    )
+    await publish_household_form(resources, admin)
     created = []
     for _ in range(7):
         instance = new_instance_id()
-        xml = submission_xml(instance_id=instance, photos=(None, None))
-        await ingest_submission(resources, admin, received(resources.store, xml, []), device_id=None, user_agent=None)
+        await ingest(resources, admin, submission_xml(instance_id=instance, photos=(None, None)))
         created.append(instance)
     # Same creation time for several rows: the id breaks the tie, so paging is still exact.
     async with resources.pool.acquire() as conn:
