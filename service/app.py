@@ -13,7 +13,7 @@ from service import health
 from service.appusers import routes as app_user_routes
 from service.auth import routes as auth_routes
 from service.forms import routes as forms_routes
-from service.http import dependencies, handle_exception, header_auth, token_auth
+from service.http import ApiRequest, dependencies, handle_exception, header_auth, token_auth
 from service.openrosa import routes as openrosa_routes
 from service.projects import routes as project_routes
 from service.resources import open_resources
@@ -52,6 +52,7 @@ def create_app(settings: Settings) -> Litestar:
         dependencies=dependencies(),
         exception_handlers={Exception: handle_exception},
         request_max_body_size=settings.max_json_body_bytes,
+        request_class=ApiRequest,
         openapi_config=OpenAPIConfig(
             title="Survey service",
             version=VERSION,

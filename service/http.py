@@ -14,27 +14,27 @@ The project-scoped routers are registered twice (app.py): under `/v1` with `head
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response  # noqa: TC002 - Litestar reads provider signatures at runtime
+from litestar import Request, Response
 from litestar.datastructures import State  # noqa: TC002
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, SkipValidation  # noqa: TC002 - read in provider signatures
+from litestar.params import FromPath, PathParameter, SkipValidation  # noqa: TC002 - read in provider signatures
 
 from service.appusers.service import actor_for_token
-from service.auth.access import Access, resolve_access
+from service.auth.access import MAX_ID, Access, resolve_access
 from service.auth.models import Actor
 from service.auth.service import authenticate
+from service.errors import Problem
 from service.problems import problem_for
 from service.resources import Resources
 
-if TYPE_CHECKING:
-    from service.errors import Problem
-
 __all__ = [
     "AccessDep",
+    "ApiRequest",
     "ApiPrefixDep",
+    "PathId",
     "ActorDep",
     "ResourcesDep",
     "dependencies",
@@ -52,6 +52,20 @@ ResourcesDep = NamedDependency[SkipValidation[Resources]]
 ActorDep = NamedDependency[SkipValidation[Actor]]
 AccessDep = NamedDependency[SkipValidation[Access]]
 ApiPrefixDep = NamedDependency[str]
+
+# Every integer id in a path: a bigint column holds it, so anything outside 1..2^63-1 names nothing and is refused
+# (400) before it reaches a query. tests/test_hostile_routes.py walks every route with such values.
+PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+
+
+class ApiRequest(Request[Any, Any, Any]):
+    """Litestar's Request, but a JSON body nested too deeply to decode is the client's mistake (400), not ours."""
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except RecursionError:
+            raise Problem.unparseable("JSON", "it is nested too deeply") from None
 
 
 def is_https(request: Request[Any, Any, Any]) -> bool:
@@ -74,7 +88,7 @@ async def _token_actor(resources: ResourcesDep, token: FromPath[str]) -> Actor:
         return await actor_for_token(conn, token)
 
 
-async def _access(resources: ResourcesDep, actor: ActorDep, project_id: FromPath[int]) -> Access:
+async def _access(resources: ResourcesDep, actor: ActorDep, project_id: PathId) -> Access:
     async with resources.pool.acquire() as conn:
         return await resolve_access(conn, actor, project_id)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Response, Router, delete, get, post
 from litestar.params import FromPath, JSONBody
 
-from service.http import AccessDep, ResourcesDep
+from service.http import AccessDep, PathId, ResourcesDep
 
 from . import service
 from .models import AppUserCreateIn, AppUserOut
@@ -25,19 +25,19 @@ async def create_app_user(resources: ResourcesDep, access: AccessDep, data: JSON
 
 
 @delete("/app-users/{app_user_id:int}", status_code=200)
-async def revoke_app_user(resources: ResourcesDep, access: AccessDep, app_user_id: FromPath[int]) -> dict[str, bool]:
+async def revoke_app_user(resources: ResourcesDep, access: AccessDep, app_user_id: PathId) -> dict[str, bool]:
     await service.revoke_app_user(resources, access, app_user_id)
     return {"success": True}
 
 
 @post("/app-users/{app_user_id:int}/qr", status_code=200)
-async def reissue_qr(resources: ResourcesDep, access: AccessDep, app_user_id: FromPath[int]) -> AppUserOut:
+async def reissue_qr(resources: ResourcesDep, access: AccessDep, app_user_id: PathId) -> AppUserOut:
     """Issue a new token (the old one stops working) and return it with its Collect QR payload."""
     return await service.reissue_token(resources, access, app_user_id)
 
 
 @post("/app-users/{app_user_id:int}/qr.png", status_code=200)
-async def reissue_qr_png(resources: ResourcesDep, access: AccessDep, app_user_id: FromPath[int]) -> Response[bytes]:
+async def reissue_qr_png(resources: ResourcesDep, access: AccessDep, app_user_id: PathId) -> Response[bytes]:
     """Like /qr, but answers with the QR code as a PNG to print or show on screen."""
     issued = await service.reissue_token(resources, access, app_user_id)
     assert issued.qr_payload is not None
@@ -53,7 +53,7 @@ async def reissue_qr_png(resources: ResourcesDep, access: AccessDep, app_user_id
 
 @post("/forms/{xml_form_id:str}/assignments/app-user/{app_user_id:int}", status_code=200)
 async def assign_form(
-    resources: ResourcesDep, access: AccessDep, xml_form_id: FromPath[str], app_user_id: FromPath[int]
+    resources: ResourcesDep, access: AccessDep, xml_form_id: FromPath[str], app_user_id: PathId
 ) -> dict[str, bool]:
     await service.assign_form(resources, access, xml_form_id, app_user_id)
     return {"success": True}
@@ -61,7 +61,7 @@ async def assign_form(
 
 @delete("/forms/{xml_form_id:str}/assignments/app-user/{app_user_id:int}", status_code=200)
 async def unassign_form(
-    resources: ResourcesDep, access: AccessDep, xml_form_id: FromPath[str], app_user_id: FromPath[int]
+    resources: ResourcesDep, access: AccessDep, xml_form_id: FromPath[str], app_user_id: PathId
 ) -> dict[str, bool]:
     await service.unassign_form(resources, access, xml_form_id, app_user_id)
     return {"success": True}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litestar import Router, delete, get, patch, post, put
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from service.auth.models import (
     LoginIn,
@@ -14,7 +14,7 @@ from service.auth.models import (
     UserUpdateIn,
 )
 from service.errors import Problem
-from service.http import ActorDep, ResourcesDep
+from service.http import ActorDep, PathId, ResourcesDep
 
 from . import service
 
@@ -58,13 +58,13 @@ async def create_user(resources: ResourcesDep, actor: ActorDep, data: JSONBody[U
 
 
 @get("/v1/users/{user_id:int}")
-async def get_user(resources: ResourcesDep, actor: ActorDep, user_id: FromPath[int]) -> UserOut:
+async def get_user(resources: ResourcesDep, actor: ActorDep, user_id: PathId) -> UserOut:
     return UserOut.from_row(await service.get_user(resources, actor, user_id))
 
 
 @patch("/v1/users/{user_id:int}")
 async def update_user(
-    resources: ResourcesDep, actor: ActorDep, user_id: FromPath[int], data: JSONBody[UserUpdateIn]
+    resources: ResourcesDep, actor: ActorDep, user_id: PathId, data: JSONBody[UserUpdateIn]
 ) -> UserOut:
     user = await service.update_user(resources, actor, user_id, email=data.email, display_name=data.display_name)
     return UserOut.from_row(user)
@@ -72,7 +72,7 @@ async def update_user(
 
 @put("/v1/users/{user_id:int}/password", status_code=200)
 async def change_password(
-    resources: ResourcesDep, actor: ActorDep, user_id: FromPath[int], data: JSONBody[PasswordChangeIn]
+    resources: ResourcesDep, actor: ActorDep, user_id: PathId, data: JSONBody[PasswordChangeIn]
 ) -> dict[str, bool]:
     await service.change_password(resources, actor, user_id=user_id, old=data.old, new=data.new)
     return {"success": True}

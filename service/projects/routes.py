@@ -6,7 +6,7 @@ from litestar import Router, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 
 from service.auth.models import Role
-from service.http import AccessDep, ActorDep, ResourcesDep
+from service.http import AccessDep, ActorDep, PathId, ResourcesDep
 
 from . import service
 from .models import AssignmentIn, AssignmentOut, ProjectCreateIn, ProjectOut, ProjectUpdateIn
@@ -52,7 +52,7 @@ async def assign(
     resources: ResourcesDep,
     access: AccessDep,
     role: FromPath[Role],
-    actor_id: FromPath[int],
+    actor_id: PathId,
     data: JSONBody[AssignmentIn | None] = None,
 ) -> dict[str, bool]:
     await service.assign_role(
@@ -63,7 +63,7 @@ async def assign(
 
 @delete("/{project_id:int}/assignments/{role:str}/{actor_id:int}", status_code=200)
 async def unassign(
-    resources: ResourcesDep, access: AccessDep, role: FromPath[Role], actor_id: FromPath[int]
+    resources: ResourcesDep, access: AccessDep, role: FromPath[Role], actor_id: PathId
 ) -> dict[str, bool]:
     await service.unassign_role(resources, access, user_id=actor_id, role=role)
     return {"success": True}
