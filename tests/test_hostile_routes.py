@@ -22,7 +22,7 @@ _PARAM = re.compile(r"\{(\w+):(\w+)\}")
 
 
 def _paths(app: Litestar) -> list[tuple[str, str]]:
-    found = []
+    found: list[tuple[str, str]] = []
     for route in app.routes:
         if route.path.startswith("/docs"):
             continue
