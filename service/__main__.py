@@ -60,6 +60,8 @@ def _serve(settings: Settings) -> int:
             )
             return 2
 
+    # SIGTERM unwinds like Ctrl-C so the embedded database is stopped too, from the start (initdb, migrations) on.
+    signal.signal(signal.SIGTERM, _interrupt)
     with ExitStack() as stack:
         settings = _database(stack, settings)
         # Migrations and first-start set-up run in a child process, so this supervisor never holds the app,
@@ -69,8 +71,6 @@ def _serve(settings: Settings) -> int:
         preparation.join()
         if preparation.exitcode != 0:
             return preparation.exitcode or 1
-        # SIGTERM unwinds like Ctrl-C so the embedded database is stopped too.
-        signal.signal(signal.SIGTERM, _interrupt)
         with suppress(KeyboardInterrupt):
             uvicorn.run(
                 "service.asgi:create_asgi_app",

@@ -218,6 +218,21 @@ def test_serve_stops_its_database_when_stopped(runs: Runs, signum: signal.Signal
 
 
 @pytest.mark.slow
+def test_sigterm_while_starting_leaves_nothing_running(runs: Runs) -> None:
+    process, log = runs.start("serve")
+    # As soon as the database runs: the migrations and first-start set-up are still to come.
+    wait_until(
+        lambda: process.poll() is not None or (runs.postmaster_pid() or 0) > 0, "PostgreSQL started", READY_TIMEOUT_S
+    )
+    postmaster = runs.postmaster_pid()
+    assert postmaster is not None, log.read_text()
+    runs.adopt_descendants(process)
+    process.terminate()
+    process.wait(timeout=STOP_TIMEOUT_S)
+    assert_nothing_left(runs, postmaster)
+
+
+@pytest.mark.slow
 def test_serve_after_a_crash_leaves_nothing_running(runs: Runs) -> None:
     # Two workers, as on a small production box: they are what outlives a killed supervisor.
     first, _ = runs.serve(WORKERS="2")

@@ -202,8 +202,10 @@ def _runs_postgres_on(pid: int, pgdata: Path) -> bool | None:
         return None
     try:
         args = [os.fsdecode(arg) for arg in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
+    except FileNotFoundError:
+        return False  # gone meanwhile
     except OSError:
-        return False
+        return None  # not ours to read (hidepid): cannot tell
     if Path(args[0]).name != "postgres":
         return False
     with suppress(OSError):
