@@ -5,8 +5,8 @@ It listens on a Unix socket inside its data folder only, so it never takes a TCP
 Its lifetime is ours, not the wheel's. The wheel counts its users in `pgdata/.handle_pids.json` and stops the server
 when the last one leaves; a user killed with SIGKILL never leaves, so its pid stays in that list for good, the next
 run adopts the orphaned server and then never stops it. Instead every command that uses the server (`serve`,
-`migrate`, … and the test suite) holds a shared `flock` on `.pg-users.lock` next to the data folder for as long as it
-runs; the kernel drops it however the process ends. Starting and stopping happen under an exclusive `.pg-start.lock`,
+`migrate`, … and the test suite) holds a shared `flock` on `DATA_DIR/.pg-users.lock` (next to `pg/`) for as long as
+it runs; the kernel drops it however the process ends. Starting and stopping happen under an exclusive `.pg-start.lock`,
 so these checks cannot interleave:
 
 - at start, when nobody else holds the users lock, whatever PostgreSQL still runs on the data folder was left by a
@@ -14,8 +14,8 @@ so these checks cannot interleave:
 - at exit (Ctrl-C and SIGTERM included, because `serve` unwinds through here), when nobody else holds the users lock,
   the server is stopped; otherwise it is left to the other commands still using it.
 
-A process is only ever signalled after its command line shows it is a `postgres` running on this data folder.
-POSIX only (`fcntl`).
+A process is only signalled after /proc shows it is a `postgres` running on this data folder (where there is no /proc,
+pg_ctl's own check of postmaster.pid is trusted). POSIX only (`fcntl`).
 """
 
 from __future__ import annotations
@@ -79,12 +79,14 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
             yield str(server.get_uri())
         finally:
             with _signals_ignored(), _exclusive(data_dir / _START_LOCK):
-                if server is not None:
-                    server.cleanup()  # takes our pid off the wheel's handle list
-                if _try_flock(users, fcntl.LOCK_EX):
-                    _stop_server(pgdata, leftover=False)
-                else:
-                    log.info("embedded PostgreSQL left running for the other commands using it")
+                try:
+                    if server is not None:
+                        server.cleanup()  # takes our pid off the wheel's handle list
+                finally:
+                    if _try_flock(users, fcntl.LOCK_EX):
+                        _stop_server(pgdata, leftover=False)
+                    else:
+                        log.info("embedded PostgreSQL left running for the other commands using it")
 
 
 def _try_flock(handle: IO[str], operation: int) -> bool:
