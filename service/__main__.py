@@ -38,10 +38,30 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _serve(settings: Settings) -> int:
+    import errno
     import multiprocessing
+    import socket
 
     import uvicorn
 
+    # Checked before the database starts. Workers of a `serve` that was killed (SIGKILL) outlive it and keep the
+    # port; they are not ours to stop, so say which port and let the operator deal with them.
+    with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as exc:
+            hint = ""
+            if exc.errno == errno.EADDRINUSE:
+                hint = "; another `survey serve`, or workers left by one that was killed, may still be running"
+            print(  # noqa: T201
+                f"survey: cannot start: cannot listen on {settings.host} port {settings.port}: {exc.strerror}{hint}",
+                file=sys.stderr,
+            )
+            return 2
+
+    # SIGTERM unwinds like Ctrl-C so the embedded database is stopped too, from the start (initdb, migrations) on.
+    signal.signal(signal.SIGTERM, _interrupt)
     with ExitStack() as stack:
         settings = _database(stack, settings)
         # Migrations and first-start set-up run in a child process, so this supervisor never holds the app,
@@ -51,8 +71,6 @@ def _serve(settings: Settings) -> int:
         preparation.join()
         if preparation.exitcode != 0:
             return preparation.exitcode or 1
-        # SIGTERM unwinds like Ctrl-C so the embedded database is stopped too.
-        signal.signal(signal.SIGTERM, _interrupt)
         with suppress(KeyboardInterrupt):
             uvicorn.run(
                 "service.asgi:create_asgi_app",
