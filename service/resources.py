@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from service.auth.passwords import Passwords
 from service.db.pool import create_pool
 from service.forms.convert import FormConverter
+from service.forwarded import ProxyTrust
 from service.media import open_store
 
 if TYPE_CHECKING:
@@ -27,13 +28,15 @@ __all__ = ["Resources", "open_resources"]
 
 @dataclass(slots=True, frozen=True)
 class Resources:
-    """Settings, the database pool, the media store, the password hasher and the form converter."""
+    """Settings, the database pool, the media store, the password hasher, the form converter, which proxies to
+    believe."""
 
     settings: Settings
     pool: Pool
     store: MediaStore
     passwords: Passwords
     converter: FormConverter
+    proxies: ProxyTrust
 
 
 @asynccontextmanager
@@ -53,9 +56,18 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         time_cost=settings.argon2_time_cost,
         memory_kib=settings.argon2_memory_kib,
         parallelism=settings.argon2_parallelism,
+        concurrency=settings.password_hash_concurrency,
+        queue=settings.password_hash_queue,
     )
     try:
-        yield Resources(settings=settings, pool=pool, store=store, passwords=passwords, converter=converter)
+        yield Resources(
+            settings=settings,
+            pool=pool,
+            store=store,
+            passwords=passwords,
+            converter=converter,
+            proxies=ProxyTrust.from_setting(settings.trusted_proxies),
+        )
     finally:
         converter.close()
         await store.close()

@@ -76,18 +76,40 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     admin_email: str | None = None
     admin_password: str | None = None
     session_ttl_s: int = 24 * 3600
-    # argon2id cost; the defaults follow RFC 9106's second recommended option.
-    argon2_time_cost: int = 3
-    argon2_memory_kib: int = 64 * 1024
-    argon2_parallelism: int = 4
+    # argon2id cost: OWASP's recommendation (46 MiB, 1 pass, 1 lane) costs about 50 CPU-ms per sign-in here. One lane
+    # keeps a hash on one core; RFC 9106's 4 lanes would let a sign-in flood take both cores from intake.
+    argon2_time_cost: int = 1
+    argon2_memory_kib: int = 46 * 1024
+    argon2_parallelism: int = 1
+    # At most this many password hashes run at once per worker process; when more wait than the queue allows, the
+    # next sign-in is told to retry (503) instead of queueing behind a flood.
+    password_hash_concurrency: int = 1
+    password_hash_queue: int = 16
+    # Failed sign-ins (password sessions and Basic) are counted per client address, per account from that address,
+    # and per account from anywhere; past a limit within the window, sign-in answers 429 without hashing anything.
+    # Per address is generous because a commune office may share one address; per account-and-address is what
+    # stops guessing one password; per account (from anywhere) bounds a distributed guess without letting one
+    # address lock a colleague out.
+    sign_in_window_s: int = 15 * 60
+    sign_in_failures_per_address: int = 30
+    sign_in_failures_per_account_address: int = 5
+    sign_in_failures_per_account: int = 50
     # Basic auth sends the password on every request; allow it over plain HTTP only when told to.
     allow_basic_over_http: bool = False
+    # Addresses (or CIDR networks, comma-separated) of reverse proxies whose X-Forwarded-For/-Proto we believe.
+    # Empty: nobody's, so a client cannot claim HTTPS or another address by sending those headers itself.
+    trusted_proxies: str = ""
 
     # Start-up
     load_example_form: bool = True
     log_level: str = "INFO"
     # auto: a readable line format when stderr is a terminal, JSON lines otherwise (files, journald, collectors).
     log_format: Literal["auto", "json", "text"] = "auto"
+
+    def __post_init__(self) -> None:
+        from service.forwarded import parse_networks
+
+        parse_networks(self.trusted_proxies)  # raises ValueError naming the bad entry
 
     def __repr__(self) -> str:
         shown = []

@@ -91,3 +91,13 @@ def test_qr_payload_round_trip() -> None:
         "autosend": "wifi_and_cellular",
     }
     assert qr_png(payload).startswith(b"\x89PNG")
+
+
+def test_db_shell_runs_psql_on_the_servers_database(database_url: str, tmp_path: Path) -> None:
+    url = run(database_url, tmp_path, "db-shell", "--print-url")
+    assert (url.returncode, url.stdout.strip()) == (0, database_url)
+    # psql reads its commands from standard input when it is not a terminal.
+    shell = run(database_url, tmp_path, "db-shell", stdin="select count(*) as migrations from schema_migrations;\n")
+    assert shell.returncode == 0, shell.stderr
+    assert "migrations" in shell.stdout
+    assert "connecting to" in shell.stderr

@@ -31,6 +31,10 @@ __all__ = [
     "user_by_email",
     "user_by_id",
     "count_admins",
+    "FailureCount",
+    "clear_sign_in_failures",
+    "count_sign_in_failure",
+    "sign_in_failures",
 ]
 
 _USER_COLUMNS = "id, email, display_name, password_hash, is_admin, created_at, updated_at, last_login_at"
@@ -139,3 +143,47 @@ async def delete_expired_sessions(conn: Connection, user_id: int) -> None:
 
 async def delete_user_sessions(conn: Connection, user_id: int) -> None:
     await conn.execute("delete from sessions where user_id = $1", user_id)
+
+
+class FailureCount(msgspec.Struct, frozen=True):
+    key: str
+    failures: int
+    retry_after_s: int
+
+
+async def sign_in_failures(conn: Connection, keys: list[str], *, window_s: int) -> list[FailureCount]:
+    """Failures counted in the current window of each key, and the seconds until that window ends."""
+    rows = await conn.fetch(
+        """select key, failures,
+               ceil(extract(epoch from window_started_at + make_interval(secs => $2) - now()))::int as retry_after_s
+        from sign_in_failures
+        where key = any($1::text[]) and window_started_at > now() - make_interval(secs => $2)""",
+        keys,
+        float(window_s),
+    )
+    return many(rows, FailureCount)
+
+
+async def count_sign_in_failure(conn: Connection, keys: list[str], *, window_s: int) -> None:
+    await conn.execute(
+        """insert into sign_in_failures (key, failures, window_started_at, last_failed_at)
+        select k, 1, now(), now() from unnest($1::text[]) as k
+        on conflict (key) do update set
+            failures = case when sign_in_failures.window_started_at > now() - make_interval(secs => $2)
+                            then sign_in_failures.failures + 1 else 1 end,
+            window_started_at = case when sign_in_failures.window_started_at > now() - make_interval(secs => $2)
+                                     then sign_in_failures.window_started_at else now() end,
+            last_failed_at = now()""",
+        sorted(set(keys)),
+        float(window_s),
+    )
+
+
+async def clear_sign_in_failures(conn: Connection, keys: list[str], *, window_s: int) -> None:
+    """Forget these keys, and every key whose window is long over (cheap, and keeps the table small)."""
+    await conn.execute(
+        """delete from sign_in_failures
+        where key = any($1::text[]) or window_started_at < now() - make_interval(secs => $2 * 2)""",
+        keys,
+        float(window_s),
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Router, delete, get, patch, post, put
+from typing import Any
+
+from litestar import Request, Router, delete, get, patch, post, put
 from litestar.params import JSONBody
 
 from service.auth.models import (
@@ -14,7 +16,7 @@ from service.auth.models import (
     UserUpdateIn,
 )
 from service.errors import Problem
-from service.http import ActorDep, PathId, ResourcesDep
+from service.http import ActorDep, PathId, ResourcesDep, client_address
 
 from . import service
 
@@ -22,8 +24,10 @@ __all__ = ["router"]
 
 
 @post("/v1/sessions", status_code=200)
-async def create_session(resources: ResourcesDep, data: JSONBody[LoginIn]) -> SessionOut:
-    return await service.login(resources, email=data.email, password=data.password)
+async def create_session(
+    request: Request[Any, Any, Any], resources: ResourcesDep, data: JSONBody[LoginIn]
+) -> SessionOut:
+    return await service.login(resources, email=data.email, password=data.password, client=client_address(request))
 
 
 @delete("/v1/sessions/current", status_code=200)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from service.audit import record_audit
 from service.errors import Problem
 
-from . import queries
+from . import queries, throttle
 from .access import require_admin
 from .models import ANONYMOUS, Actor, SessionOut
 from .passwords import MIN_PASSWORD_LENGTH
@@ -50,13 +50,31 @@ def normalise_email(email: str) -> str:
     return cleaned
 
 
-async def login(res: Resources, *, email: str, password: str) -> SessionOut:
+async def _verified_user(res: Resources, email: str, password: str, *, client: str, method: str) -> UserRow:
+    """The account whose password this is, after the throttle allows trying; every failure is counted and logged."""
+    keys = throttle.SignInKeys(email, client)
     async with res.pool.acquire() as conn:
+        await throttle.check(conn, res.settings, keys)
         user = await queries.user_by_email(conn, email.strip().lower())
     # Always verify (against a dummy hash when there is no such user) so timing does not reveal accounts.
     if not await res.passwords.verify(user.password_hash if user else None, password) or user is None:
-        log.warning("login failed", extra={"email": email[:100]})
+        log.warning("sign-in failed", extra={"email": email[:100], "client": client, "method": method})
+        async with res.pool.acquire() as conn, conn.transaction():
+            await throttle.failed(conn, res.settings, keys)
+            await record_audit(
+                conn,
+                "user.signin.failure",
+                actor_user_id=None,
+                details={"email": email[:320], "address": client, "method": method},
+            )
         raise Problem.authentication_failed()
+    async with res.pool.acquire() as conn:
+        await throttle.succeeded(conn, res.settings, keys)
+    return user
+
+
+async def login(res: Resources, *, email: str, password: str, client: str = "unknown") -> SessionOut:
+    user = await _verified_user(res, email, password, client=client, method="session")
     token, token_hash = new_token()
     csrf = secrets.token_urlsafe(32)
     passwords = res.passwords
@@ -69,7 +87,7 @@ async def login(res: Resources, *, email: str, password: str) -> SessionOut:
         await queries.delete_expired_sessions(conn, user.id)
         if new_hash is not None:
             await queries.set_password_hash(conn, user.id, new_hash)
-        await record_audit(conn, "user.session.create", actor_user_id=user.id)
+        await record_audit(conn, "user.session.create", actor_user_id=user.id, details={"address": client})
     return SessionOut(token=token, csrf=csrf, created_at=created_at, expires_at=expires_at)
 
 
@@ -80,7 +98,7 @@ async def logout(res: Resources, actor: Actor) -> None:
         await queries.delete_session(conn, actor.session_id)
 
 
-async def authenticate(res: Resources, authorization: str | None, *, is_https: bool) -> Actor:
+async def authenticate(res: Resources, authorization: str | None, *, is_https: bool, client: str = "unknown") -> Actor:
     """Resolve an Authorization header (Bearer session or Basic email:password) to an Actor."""
     if not authorization:
         return ANONYMOUS
@@ -92,7 +110,7 @@ async def authenticate(res: Resources, authorization: str | None, *, is_https: b
     if scheme == "basic":
         if not is_https and not res.settings.allow_basic_over_http:
             raise Problem.https_only()
-        return await _basic_actor(res, credentials)
+        return await _basic_actor(res, credentials, client)
     raise Problem.authentication_failed()
 
 
@@ -106,7 +124,7 @@ async def _bearer_actor(res: Resources, token: str) -> Actor:
     return _user_actor(found.user, found.session_id)
 
 
-async def _basic_actor(res: Resources, credentials: str) -> Actor:
+async def _basic_actor(res: Resources, credentials: str, client: str) -> Actor:
     try:
         raw = base64.b64decode(credentials, validate=True)
     except (binascii.Error, ValueError):
@@ -119,11 +137,7 @@ async def _basic_actor(res: Resources, credentials: str) -> Actor:
     email, sep, password = decoded.partition(":")
     if not sep:
         raise Problem.authentication_failed()
-    async with res.pool.acquire() as conn:
-        user = await queries.user_by_email(conn, email.strip().lower())
-    if not await res.passwords.verify(user.password_hash if user else None, password) or user is None:
-        raise Problem.authentication_failed()
-    return _user_actor(user, None)
+    return _user_actor(await _verified_user(res, email, password, client=client, method="basic"), None)
 
 
 def _user_actor(user: UserRow, session_id: int | None) -> Actor:

@@ -32,7 +32,9 @@ def wire_database(pg_server_url: str, template_db: str) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def server(wire_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     tmp = tmp_path_factory.mktemp("wire")
-    with live_server(database_url=wire_database, tmp_path=tmp, env={"MAX_SUBMISSION_BYTES": "5000000"}) as running:
+    # As deployed behind a TLS-terminating proxy on the same host: X-Forwarded-Proto from 127.0.0.1 is believed.
+    env = {"MAX_SUBMISSION_BYTES": "5000000", "TRUSTED_PROXIES": "127.0.0.1"}
+    with live_server(database_url=wire_database, tmp_path=tmp, env=env) as running:
         yield running
 
 
