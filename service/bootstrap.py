@@ -24,6 +24,7 @@ from service.errors import Problem
 from service.forms import media as form_media
 from service.forms import reading as form_reading
 from service.forms import service as forms
+from service.media.store import remove_spool_leftovers
 from service.projects.service import ensure_default_project
 
 if TYPE_CHECKING:
@@ -171,6 +172,10 @@ async def prepare(settings: Settings) -> None:
     from service.resources import open_resources
 
     await migrate_url(settings.database_url)
+    # No worker runs yet, so every spool file is a leftover of a crash (media/store.py).
+    spool = settings.media_root / ".spool"
+    if spool.is_dir() and (removed := remove_spool_leftovers(spool)):
+        log.info("removed spool leftovers", extra={"files": removed})
     async with open_resources(settings.with_changes(db_pool_min=1, db_pool_max=2)) as res:
         admin, project_id, published = await bootstrap(res)
     origin = settings.origin

@@ -16,7 +16,7 @@ from service.db.errors import problem_for_database_error
 from service.errors import Problem
 from service.media.store import StoreUnavailable, TooLarge
 
-__all__ = ["problem_for"]
+__all__ = ["is_refusal", "problem_for"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,12 @@ def problem_for(exc: BaseException) -> Problem:
     elif problem.status >= 500:
         log.warning("service unavailable", extra={"reason": repr(exc.__cause__ or exc)})
     return problem
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """A 4xx: the request was refused for good (a retry of it would be refused again), not a passing outage."""
+    problem = _translate(exc)
+    return problem is not None and problem.status < 500
 
 
 def _translate(exc: BaseException) -> Problem | None:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from litestar import Litestar
 
     from service.resources import Resources
+    from tests.support.s3 import MotoServer
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +34,16 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with embedded_postgres(tmp_path_factory.mktemp("embedded-pg")) as embedded_url:
         yield embedded_url
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[MotoServer]:
+    """One moto S3 server process for the whole run, started by the first test that asks; tests that stop S3
+    start their own."""
+    from tests.support.s3 import MotoServer
+
+    with MotoServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

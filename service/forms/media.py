@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from service.audit import record_audit
 from service.errors import Problem
-from service.media.blobs import ensure_blob, store_stream
+from service.media.blobs import claim_new_blobs, ensure_blob, removed_if_refused, store_stream
 
 from . import queries
 from .models import AttachmentOut
@@ -38,10 +38,16 @@ async def upload_attachment(
         expected = {r.name: r for r in await queries.list_attachments(conn, form.draft_version_id)}
     if name not in expected:
         raise Problem.not_found("form attachment")
-    content = await store_stream(res.store, chunks, limit=res.settings.max_form_attachment_bytes, want_md5=True)
-    if expected[name].kind == "image" and not content.content_type.startswith("image/"):
-        raise Problem.not_an_image(name, f"its content looks like {content.content_type}")
-    async with res.pool.acquire() as conn, conn.transaction():
+
+    def accept(content_type: str) -> None:
+        if expected[name].kind == "image" and not content_type.startswith("image/"):
+            raise Problem.not_an_image(name, f"its content looks like {content_type}")
+
+    limit = res.settings.max_form_attachment_bytes
+    content = await store_stream(res.store, chunks, limit=limit, want_md5=True, accept=accept)
+    added = [(bytes.fromhex(content.sha256), content.storage_key)]
+    async with removed_if_refused(res.pool, res.store, added), res.pool.acquire() as conn, conn.transaction():
+        await claim_new_blobs(conn, res.store, added)
         form = await lock_form(conn, form.id)
         if form.draft_version_id is None:
             raise Problem.not_found("draft")

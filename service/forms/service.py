@@ -13,7 +13,14 @@ import msgspec
 
 from service.audit import record_audit
 from service.errors import Problem
-from service.media.blobs import ensure_blob, md5_hex, store_bytes
+from service.media.blobs import (
+    StoredContent,
+    claim_new_blobs,
+    ensure_blob,
+    md5_hex,
+    removed_if_refused,
+    store_bytes,
+)
 
 from . import queries
 from .models import FormOut
@@ -73,16 +80,32 @@ async def _store_version(
     return version
 
 
-async def _store_sources(
-    conn: Connection, res: Resources, data: bytes | None, definition: Definition
-) -> tuple[int | None, int | None]:
-    source_blob_id = itemsets_blob_id = None
-    if data is not None:
-        content = await store_bytes(res.store, data)
-        source_blob_id = await ensure_blob(conn, content, content_type=SOURCE_CONTENT_TYPES[definition.source_type])
+class _Sources(msgspec.Struct, frozen=True):
+    """The uploaded definition and its generated itemsets.csv, in the store but not yet in a row."""
+
+    source: StoredContent | None
+    itemsets: StoredContent | None
+
+    @property
+    def added(self) -> list[tuple[bytes, str]]:
+        return [(bytes.fromhex(c.sha256), c.storage_key) for c in (self.source, self.itemsets) if c is not None]
+
+
+async def _put_sources(res: Resources, data: bytes | None, definition: Definition) -> _Sources:
+    source = await store_bytes(res.store, data) if data is not None else None
+    itemsets = None
     if definition.itemsets_csv is not None:
-        content = await store_bytes(res.store, definition.itemsets_csv.encode("utf-8"))
-        itemsets_blob_id = await ensure_blob(conn, content, content_type="text/csv")
+        itemsets = await store_bytes(res.store, definition.itemsets_csv.encode("utf-8"))
+    return _Sources(source=source, itemsets=itemsets)
+
+
+async def _source_rows(conn: Connection, sources: _Sources, definition: Definition) -> tuple[int | None, int | None]:
+    source_blob_id = itemsets_blob_id = None
+    if sources.source is not None:
+        content_type = SOURCE_CONTENT_TYPES[definition.source_type]
+        source_blob_id = await ensure_blob(conn, sources.source, content_type=content_type)
+    if sources.itemsets is not None:
+        itemsets_blob_id = await ensure_blob(conn, sources.itemsets, content_type="text/csv")
     return source_blob_id, itemsets_blob_id
 
 
@@ -102,13 +125,20 @@ async def create_form(
     )
     if definition.warnings and not ignore_warnings:
         raise Problem.form_warnings(problem_dicts(definition.warnings))
-    async with res.pool.acquire() as conn, conn.transaction():
-        source_blob_id, itemsets_blob_id = await _store_sources(conn, res, data, definition)
-        # A form id already in the project is a unique violation: 409.3, translated at the database boundary.
+    xml_form_id = definition.schema.xml_form_id
+    async with res.pool.acquire() as conn:
+        if await queries.get_form(conn, access.project_id, xml_form_id) is not None:
+            # Refused before the workbook is stored; a concurrent upload that wins the race is the same 409.3,
+            # from the unique index (db/errors.py), and its workbook is removed again below.
+            raise Problem.already_exists("projectId, xmlFormId", f"{access.project_id}, {xml_form_id}")
+    sources = await _put_sources(res, data, definition)
+    async with removed_if_refused(res.pool, res.store, sources.added), res.pool.acquire() as conn, conn.transaction():
+        await claim_new_blobs(conn, res.store, sources.added)
+        source_blob_id, itemsets_blob_id = await _source_rows(conn, sources, definition)
         form = await queries.insert_form(
             conn,
             project_id=access.project_id,
-            xml_form_id=definition.schema.xml_form_id,
+            xml_form_id=xml_form_id,
             created_by=access.actor.user_id,
         )
         version = await _store_version(
@@ -190,7 +220,9 @@ async def create_draft(
             )
         if definition.warnings and not ignore_warnings:
             raise Problem.form_warnings(problem_dicts(definition.warnings))
-    async with res.pool.acquire() as conn, conn.transaction():
+    sources = await _put_sources(res, data, definition) if definition is not None else _Sources(None, None)
+    async with removed_if_refused(res.pool, res.store, sources.added), res.pool.acquire() as conn, conn.transaction():
+        await claim_new_blobs(conn, res.store, sources.added)
         form = await lock_form(conn, form.id)
         if definition is None:
             if form.current_version_id is None:
@@ -199,7 +231,7 @@ async def create_draft(
             source_blob_id = (await queries.get_version(conn, form.current_version_id)).source_blob_id
             itemsets_blob_id = None
         else:
-            source_blob_id, itemsets_blob_id = await _store_sources(conn, res, data, definition)
+            source_blob_id, itemsets_blob_id = await _source_rows(conn, sources, definition)
         version = await _store_version(
             conn,
             form,

@@ -7,6 +7,7 @@ A crash in between leaves an unreferenced object, never a row pointing at nothin
 from __future__ import annotations
 
 import hashlib
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -14,11 +15,12 @@ import msgspec
 from service.db.rows import many, optional
 
 from .sniff import sniff_content_type
+from .store import StoreUnavailable
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterable
+    from collections.abc import AsyncIterable, AsyncIterator, Callable
 
-    from service.db.pool import Connection
+    from service.db.pool import Connection, Pool
 
     from .store import BlobInfo, MediaStore, SpoolFile
 
@@ -27,6 +29,9 @@ __all__ = [
     "NewBlob",
     "StoredContent",
     "blob_by_id",
+    "claim_new_blobs",
+    "discard_unreferenced",
+    "removed_if_refused",
     "ensure_blob",
     "known_blobs",
     "md5_hex",
@@ -57,16 +62,27 @@ class BlobRow(msgspec.Struct, frozen=True):
 
 
 async def store_stream(
-    store: MediaStore, chunks: AsyncIterable[bytes], *, limit: int, want_md5: bool = False
+    store: MediaStore,
+    chunks: AsyncIterable[bytes],
+    *,
+    limit: int,
+    want_md5: bool = False,
+    accept: Callable[[str], None] | None = None,
 ) -> StoredContent:
-    """Stream chunks into the store; nothing larger than a chunk is held in memory."""
+    """Stream chunks into the store; nothing larger than a chunk is held in memory.
+
+    `accept` sees the sniffed content type before anything is stored and may refuse it by raising: a refused
+    file never reaches the store.
+    """
     spool = store.spool(limit=limit, want_md5=want_md5)
     try:
         async for chunk in chunks:
             spool.write(chunk)
         info = spool.finish()
+        if accept is not None:
+            accept(sniff_content_type(info.head))
     except BaseException:
-        # Too large, client gone, disk error: nothing half-written may stay behind.
+        # Too large, client gone, disk error, refused: nothing half-written may stay behind.
         spool.discard()
         raise
     return await _put(store, spool, info)
@@ -152,6 +168,53 @@ async def upsert_blobs(conn: Connection, blobs: list[NewBlob]) -> dict[bytes, in
         [b.storage_key for b in ordered],
     )
     return {row.sha256: row.id for row in many(rows, _IdBySha)}
+
+
+def _lock_key(sha256: bytes) -> int:
+    """The advisory-lock key of a content: its first 8 bytes (collisions only serialise, never break, the protocol)."""
+    return int.from_bytes(sha256[:8], "big", signed=True)
+
+
+async def claim_new_blobs(conn: Connection, store: MediaStore, added: list[tuple[bytes, str]]) -> None:
+    """In the transaction that will reference contents this request just put: make sure they are still there.
+
+    Pairs with `discard_unreferenced`: a refused request deletes a content only under the exclusive lock and only
+    when no blob row references it; here the shared lock is taken first, so either the delete happened before (the
+    content is gone: answer 503 and let the client resend it) or it waits until this transaction has committed its
+    row (and then sees the row and keeps the content).
+    """
+    if not added:
+        return
+    await conn.execute(
+        "select pg_advisory_xact_lock_shared(k) from unnest($1::bigint[]) as k order by k",
+        sorted({_lock_key(sha) for sha, _ in added}),
+    )
+    for _, key in added:
+        if not await store.exists(key):
+            raise StoreUnavailable("a file of this upload was removed by a concurrent refused upload; resend it")
+
+
+async def discard_unreferenced(pool: Pool, store: MediaStore, added: list[tuple[bytes, str]]) -> None:
+    """Remove contents a refused request put in the store, unless a blob row references them by now."""
+    for sha, key in added:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("select pg_advisory_xact_lock($1)", _lock_key(sha))
+            if await conn.fetchval("select 1 from blobs where sha256 = $1", sha) is None:
+                await store.delete(key)
+
+
+@asynccontextmanager
+async def removed_if_refused(pool: Pool, store: MediaStore, added: list[tuple[bytes, str]]) -> AsyncIterator[None]:
+    """Around the transaction that references contents a request just put: if the request is refused (4xx), those
+    contents go again (unless used meanwhile by someone else); after a 5xx they stay for the client's retry."""
+    try:
+        yield
+    except BaseException as exc:
+        from service.problems import is_refusal
+
+        if is_refusal(exc):
+            await discard_unreferenced(pool, store, added)
+        raise
 
 
 async def blob_by_id(conn: Connection, blob_id: int) -> BlobRow | None:

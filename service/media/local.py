@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from .store import SpoolFile, StoreUnavailable, blob_key
+from .store import SpoolFile, StoreUnavailable, blob_key, remove_spool_leftovers
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -23,7 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = ["LocalStore"]
 
-_STALE_SPOOL_S = 6 * 3600
+# No upload takes this long (a 100 MB household at 2G's 40 kbit/s would, and is cut off by the body-rate limit).
+STALE_SPOOL_S = 6 * 3600
 # fsync is latency, not CPU: a disk absorbs many at once (limits.md: ~460 fsync'd MB/s with one thread, ~1 GB/s
 # with 16), so finishing files gets its own wide pool instead of queueing behind asyncio's default 6 threads.
 _FSYNC_THREADS = 16
@@ -36,7 +36,7 @@ class LocalStore:
         self.root = root.resolve()
         self.spool_dir = self.root / ".spool"
         self.spool_dir.mkdir(parents=True, exist_ok=True)
-        self._sweep_spool()
+        remove_spool_leftovers(self.spool_dir, older_than_s=STALE_SPOOL_S)
         self._io = ThreadPoolExecutor(max_workers=_FSYNC_THREADS, thread_name_prefix="media-fsync")
 
     def key_for(self, sha256_hex: str) -> str:
@@ -83,16 +83,6 @@ class LocalStore:
 
     async def close(self) -> None:
         self._io.shutdown(wait=True)
-
-    def _sweep_spool(self) -> None:
-        # Leftovers from a crash mid-upload; nothing references them (the database row is written after put()).
-        cutoff = time.time() - _STALE_SPOOL_S
-        for part in self.spool_dir.glob("*.part"):
-            try:
-                if part.stat().st_mtime < cutoff:
-                    part.unlink()
-            except FileNotFoundError:
-                continue
 
 
 def _fsync_and_rename(source: Path, target: Path) -> None:

@@ -19,7 +19,8 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .store import SpoolFile, StoreUnavailable, blob_key
+from .local import STALE_SPOOL_S
+from .store import SpoolFile, StoreUnavailable, blob_key, remove_spool_leftovers
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -58,6 +59,7 @@ class S3Store:
         self.prefix = prefix
         self.spool_dir = spool_dir.resolve()
         self.spool_dir.mkdir(parents=True, exist_ok=True)
+        remove_spool_leftovers(self.spool_dir, older_than_s=STALE_SPOOL_S)
         session = boto3.session.Session()
         # S3 calls wait on the network; a pool as wide as the connection pool keeps them off asyncio's small one.
         self._io = ThreadPoolExecutor(max_workers=16, thread_name_prefix="media-s3")

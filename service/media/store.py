@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import uuid
 from typing import TYPE_CHECKING, Protocol
 
@@ -20,7 +21,15 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
-__all__ = ["BlobInfo", "MediaStore", "SpoolFile", "StoreUnavailable", "TooLarge", "blob_key"]
+__all__ = [
+    "BlobInfo",
+    "MediaStore",
+    "SpoolFile",
+    "StoreUnavailable",
+    "TooLarge",
+    "blob_key",
+    "remove_spool_leftovers",
+]
 
 HEAD_BYTES = 4096
 
@@ -98,6 +107,24 @@ class SpoolFile:
     def discard(self) -> None:
         self.close()
         self.path.unlink(missing_ok=True)
+
+
+def remove_spool_leftovers(spool_dir: Path, *, older_than_s: float = 0) -> int:
+    """Delete `*.part` files a crash left in the spool folder (nothing references them: rows come after put()).
+
+    `serve` calls this with no age limit before any worker starts; each store, opened by a worker while others may
+    be receiving uploads, only removes parts older than any upload can take.
+    """
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for part in spool_dir.glob("*.part"):
+        try:
+            if older_than_s <= 0 or part.stat().st_mtime < cutoff:
+                part.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
 
 
 class MediaStore(Protocol):

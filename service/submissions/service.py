@@ -5,10 +5,13 @@
     known instanceID, different XML   → 409, nothing changes
     meta/deprecatedID = current one   → a new version; the old is kept, review state `edited`, files carried over
 
-Write order (crash safety): files go to the media store first; then one transaction writes blob rows, the
-version, the submission and its attachment rows, and records the change (changes.py); only after commit does the
-caller answer 201. A crash before the commit leaves at most unreferenced files; a crash after it is repaired by
-Collect's retry (identical XML).
+Write order (crash safety): what can be refused is refused before a byte is stored (a known instanceID with other
+XML, a stale or unknown deprecatedID, a deleted household, a file that is not the image it claims to be); then files
+go to the media store; then one transaction writes blob rows, the version, the submission and its attachment rows,
+and records the change (changes.py); only after commit does the caller answer 201. If the transaction still refuses
+(another request won a race), the files this request added are removed again unless someone else now uses them
+(media/blobs.py). A crash before the commit leaves at most unreferenced files for the housekeeping sweep; a crash
+after it is repaired by Collect's retry (identical XML).
 Concurrency: the unique (form, instanceID) on versions decides every race through INSERT … ON CONFLICT.
 Authority: the caller's Access must grant `submission.create` (checked once, in memory, before anything is read).
 """
@@ -24,7 +27,7 @@ import msgspec
 from service.errors import Problem
 from service.faults import fault_point
 from service.forms.collect import submission_target
-from service.media.blobs import NewBlob, known_blobs, upsert_blobs
+from service.media.blobs import NewBlob, claim_new_blobs, known_blobs, removed_if_refused, upsert_blobs
 from service.media.sniff import IMAGE_TYPES, check_image, sniff_content_type
 
 from . import ingest_queries as queries
@@ -68,6 +71,8 @@ class _Stored(msgspec.Struct, frozen=True):
     size: int
     content_type: str
     key: str
+    # Put in the store by this request (it had no blob row before), so this request must not leave it behind.
+    new: bool
 
 
 async def ingest_submission(
@@ -85,6 +90,7 @@ async def ingest_submission(
         facts = await _parse(received.xml)
         async with res.pool.acquire() as conn:
             target = await submission_target(conn, access, facts.form_id, facts.version)
+            await _refuse_early(conn, target.form_id, facts)
         answers = None
         geopoint = None
         if target.encrypted or facts.encrypted:
@@ -114,12 +120,34 @@ async def ingest_submission(
         device_id=device_id,
         user_agent=user_agent[:500] if user_agent else None,
     )
-    async with res.pool.acquire() as conn, conn.transaction():
-        blob_ids = await upsert_blobs(conn, [NewBlob(s.sha256, s.size, s.content_type, s.key) for s in stored.values()])
+    added = [(s.sha256, s.key) for s in stored.values() if s.new]
+    async with removed_if_refused(res.pool, res.store, added), res.pool.acquire() as conn, conn.transaction():
+        await claim_new_blobs(conn, res.store, added)
+        blobs = [NewBlob(s.sha256, s.size, s.content_type, s.key) for s in stored.values()]
+        blob_ids = await upsert_blobs(conn, blobs)
         files = {name: blob_ids[s.sha256] for name, s in stored.items()}
         result = await _record(conn, version, target, expected, files, geopoint)
         fault_point("submission.before_commit")
     return result
+
+
+async def _refuse_early(conn: Connection, form_id: int, facts: SubmissionFacts) -> None:
+    """The refusals known before any file is stored (the same rules _record applies again, race-safe, later)."""
+    existing = await queries.find_version(conn, form_id, facts.instance_id)
+    if existing is not None:
+        if existing.deleted:
+            raise Problem.submission_deleted()
+        if existing.xml_sha256 != facts.xml_sha256:
+            raise Problem.xml_conflict()
+        return  # a resend of this very version: files are added or replaced
+    if facts.deprecated_id is not None and facts.deprecated_id != facts.instance_id:
+        edit_of = await queries.find_version(conn, form_id, facts.deprecated_id)
+        if edit_of is None:
+            raise Problem.deprecated_id_not_found(facts.deprecated_id)
+        if edit_of.deleted:
+            raise Problem.submission_deleted()
+        if not edit_of.is_current:
+            raise Problem.deprecating_old_submission(facts.deprecated_id)
 
 
 async def _parse(xml: bytes) -> SubmissionFacts:
@@ -158,7 +186,7 @@ async def _store_files(res: Resources, received: ReceivedSubmission, expected: _
         info = _info(file)
         sha = bytes.fromhex(info.sha256)
         key = res.store.key_for(info.sha256)
-        stored[file.name] = _Stored(file.name, sha, info.size, content_type, key)
+        stored[file.name] = _Stored(file.name, sha, info.size, content_type, key, new=sha not in known)
         if sha not in known:
             puts.append(res.store.put(file.spool, info, content_type))
     await asyncio.gather(*puts)

@@ -16,19 +16,12 @@ from service.media.s3 import S3Store
 from tests.support.s3 import ACCESS_KEY, SECRET_KEY, MotoServer
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator
+    from collections.abc import AsyncIterator, Callable
     from pathlib import Path
 
     from service.media.store import MediaStore
 
     OpenS3 = Callable[..., S3Store]
-
-
-@pytest.fixture(scope="session")
-def moto() -> Iterator[MotoServer]:
-    """One moto process for the whole run; tests that stop S3 start their own."""
-    with MotoServer() as server:
-        yield server
 
 
 def _s3_store(endpoint: str, bucket: str, spool_dir: Path, **options: str) -> S3Store:
