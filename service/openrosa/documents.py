@@ -1,6 +1,6 @@
 """Every OpenRosa XML document we send: form list, manifest, and the OpenRosaResponse message.
 
-Collect's parsers are strict about a few things (see ../shared/collect.md): the namespaces, `md5:` in front of
+Collect's parsers are strict about a few things (see docs/openrosa.md §2, §4): the namespaces, `md5:` in front of
 every hash, absolute URLs, and a `<message>` element without a prefix.
 """
 

@@ -1,4 +1,4 @@
-"""Requests shaped exactly as ODK Collect (OkHttp) sends them — see ../shared/collect.md §1, §7.
+"""Requests shaped exactly as ODK Collect (OkHttp) sends them — see docs/openrosa.md §2, §5.
 
 - every URL carries `deviceID=collect%3A<16 chars>`;
 - headers: User-Agent, X-OpenRosa-Version 1.0, a 12-hour-clock `Date`, Accept-Encoding gzip, no cookies;
