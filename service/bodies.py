@@ -14,17 +14,23 @@ if TYPE_CHECKING:
 
     from litestar import Request
 
-__all__ = ["ClientDisconnected", "check_declared_length", "read_body", "stream_body"]
+__all__ = ["ClientDisconnected", "check_declared_length", "declared_length", "read_body", "stream_body"]
 
 
 class ClientDisconnected(Exception):
     """The client went away mid-body; nothing was stored, and its retry will send everything again."""
 
 
+def declared_length(request: Request[Any, Any, Any]) -> int:
+    """The Content-Length the client announced; 0 when it sent none (chunked) or nonsense."""
+    declared = request.headers.get("content-length", "")
+    return int(declared) if declared.isdigit() and len(declared) <= 18 else 0
+
+
 def check_declared_length(request: Request[Any, Any, Any], limit: int) -> None:
     """Refuse before reading: a rejected 10 MB upload over 3G should cost the phone nothing."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
         raise Problem.too_large(limit)
 
 

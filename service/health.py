@@ -1,7 +1,8 @@
 """Liveness and readiness probes.
 
-/healthz answers as long as the process serves HTTP; /readyz also checks PostgreSQL and the media store, so a
-load balancer stops sending traffic (and phones get 503 + Retry-After elsewhere) while either is down.
+/healthz answers as long as the process serves HTTP; /readyz also checks PostgreSQL and the media store, and the
+free space on the media store's disk, so a load balancer stops sending traffic (and phones get 503 + Retry-After
+or 507 elsewhere) while either is down or the disk is nearly full.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ async def healthz() -> dict[str, str]:
 
 
 @get("/readyz", include_in_schema=False)
-async def readyz(resources: ResourcesDep) -> Response[dict[str, str]]:
-    checks: dict[str, str] = {}
+async def readyz(resources: ResourcesDep) -> Response[dict[str, str | int]]:
+    checks: dict[str, str | int] = {}
     try:
         async with asyncio.timeout(3):
             async with resources.pool.acquire() as conn:
@@ -38,7 +39,13 @@ async def readyz(resources: ResourcesDep) -> Response[dict[str, str]]:
         checks["media"] = "ok"
     except (StoreUnavailable, TimeoutError) as exc:
         checks["media"] = f"unavailable: {exc}"[:200]
-    ready = all(value == "ok" for value in checks.values())
+    if checks["media"] == "ok":
+        free, minimum = resources.store.free_bytes(), resources.settings.media_min_free_bytes
+        checks["mediaFreeBytes"] = free
+        checks["mediaMinFreeBytes"] = minimum
+        if free < minimum:
+            checks["media"] = "nearly full: uploads are refused until space is freed"
+    ready = checks["database"] == "ok" and checks["media"] == "ok"
     return Response(
         content={"status": "ok" if ready else "unavailable", **checks},
         status_code=200 if ready else 503,

@@ -14,7 +14,7 @@ from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFou
 from service.bodies import ClientDisconnected
 from service.db.errors import problem_for_database_error
 from service.errors import Problem
-from service.media.store import StoreUnavailable, TooLarge
+from service.media.store import StoreFull, StoreUnavailable, TooLarge
 
 __all__ = ["is_refusal", "problem_for"]
 
@@ -43,14 +43,24 @@ def is_refusal(exc: BaseException) -> bool:
 def _translate(exc: BaseException) -> Problem | None:
     if isinstance(exc, Problem):
         return exc
+    if (ours := _from_our_boundaries(exc)) is not None:
+        return ours
+    return _from_the_framework(exc)
+
+
+def _from_our_boundaries(exc: BaseException) -> Problem | None:
     if isinstance(exc, TooLarge):
         return Problem.too_large(exc.limit)
     if isinstance(exc, ClientDisconnected):
         return Problem.upload_interrupted()
+    if isinstance(exc, StoreFull):
+        return Problem.insufficient_storage("media store")
     if isinstance(exc, StoreUnavailable):
         return Problem.unavailable("media store")
-    if (database := problem_for_database_error(exc)) is not None:
-        return database
+    return problem_for_database_error(exc)
+
+
+def _from_the_framework(exc: BaseException) -> Problem | None:
     if isinstance(exc, NotFoundException):
         return Problem.not_found()
     if isinstance(exc, MethodNotAllowedException):

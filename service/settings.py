@@ -64,6 +64,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     openrosa_accept_content_length: int = 10_000_000
     max_submission_bytes: int = 100 * 1024 * 1024
     max_image_pixels: int = 60_000_000
+    # Uploads are refused (507) while the disk under the media store (or under the S3 store's spool folder) would
+    # keep less than this free after taking them, so the disk never fills completely (PostgreSQL may share it), and
+    # /readyz reports not ready below it.
+    media_min_free_bytes: int = 512 * 1024 * 1024
 
     # XLSForm conversion (runs in child processes)
     form_convert_timeout_s: float = 30.0

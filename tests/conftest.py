@@ -74,6 +74,8 @@ def make_settings(database_url: str, tmp_path: Path, **changes: object) -> Setti
         load_example_form=False,
         form_validate="off",
         log_format="text",
+        # The suite must run on a nearly full CI disk too; tests/media/test_disk_full.py tests the real limit.
+        media_min_free_bytes=1024 * 1024,
     )
     return settings.with_changes(**changes) if changes else settings
 

@@ -13,7 +13,9 @@ async def test_health_and_readiness(client: AsyncTestClient[Litestar]) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200, ready.text
-    assert ready.json() == {"status": "ok", "database": "ok", "media": "ok"}
+    body = ready.json()
+    assert (body["status"], body["database"], body["media"]) == ("ok", "ok", "ok")
+    assert body["mediaFreeBytes"] > body["mediaMinFreeBytes"] > 0
     assert ready.headers.get("x-request-id", True)
 
 

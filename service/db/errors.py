@@ -18,13 +18,16 @@ import asyncpg
 
 from service.errors import Problem
 
+from .pool import DatabaseUnreachable
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 __all__ = ["is_database_unavailable", "problem_for_database_error"]
 
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OSError,  # refused, reset, unreachable socket
+    DatabaseUnreachable,  # a new connection failed (pool.py wraps every OSError of connecting in it)
+    ConnectionError,  # an open connection was reset or broke
     TimeoutError,  # pool acquire / connect timeout
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,

@@ -11,7 +11,7 @@ import msgspec
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-__all__ = ["Pool", "Connection", "create_pool", "transaction"]
+__all__ = ["Connection", "DatabaseUnreachable", "Pool", "create_pool", "transaction"]
 
 Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
@@ -36,9 +36,25 @@ async def init_connection(conn: Connection) -> None:
     await conn.set_type_codec("json", schema="pg_catalog", encoder=_encode, decoder=_decode, format="binary")
 
 
+class DatabaseUnreachable(ConnectionError):
+    """A new connection to PostgreSQL could not be made (refused, no such socket or host, timed out).
+
+    Raised from the pool's connect step only, so an OSError anywhere else (a missing file, a full disk) is never
+    mistaken for a database outage.
+    """
+
+
+async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection[asyncpg.Record]:
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except OSError as exc:
+        raise DatabaseUnreachable(f"cannot connect to PostgreSQL: {exc}") from exc
+
+
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> Pool:
     pool: Pool = await asyncpg.create_pool(
         dsn,
+        connect=_connect,
         min_size=min_size,
         max_size=max_size,
         init=init_connection,

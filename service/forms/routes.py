@@ -13,9 +13,10 @@ from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from service.bodies import read_body, stream_body
+from service.bodies import declared_length, read_body, stream_body
 from service.errors import Problem
 from service.http import AccessDep, ResourcesDep
+from service.media import ensure_room
 
 from . import media, reading, service
 from .models import AttachmentOut, FieldOut, FormOut, FormUpdateIn
@@ -54,6 +55,7 @@ async def create_form(
     ignore_warnings: IgnoreWarnings = False,
     publish: FromQuery[bool] = False,
 ) -> FormOut:
+    ensure_room(resources.store, resources.settings, declared_length(request))
     data = await read_body(request, resources.settings.max_form_upload_bytes)
     return await service.create_form(
         resources,
@@ -162,6 +164,7 @@ async def create_draft(
     xml_form_id: FromPath[str],
     ignore_warnings: IgnoreWarnings = False,
 ) -> FormOut:
+    ensure_room(resources.store, resources.settings, declared_length(request))
     data = await read_body(request, resources.settings.max_form_upload_bytes)
     return await service.create_draft(
         resources,
@@ -231,6 +234,7 @@ async def upload_draft_attachment(
     xml_form_id: FromPath[str],
     name: FromPath[str],
 ) -> AttachmentOut:
+    ensure_room(resources.store, resources.settings, declared_length(request))
     body = stream_body(request, resources.settings.max_form_attachment_bytes)
     return await media.upload_attachment(resources, access, xml_form_id, name, body)
 

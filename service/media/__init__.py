@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .local import LocalStore
-from .store import BlobInfo, MediaStore, SpoolFile, StoreUnavailable, TooLarge
+from .store import BlobInfo, MediaStore, SpoolFile, StoreFull, StoreUnavailable, TooLarge
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -15,10 +15,18 @@ __all__ = [
     "LocalStore",
     "MediaStore",
     "SpoolFile",
+    "StoreFull",
     "StoreUnavailable",
     "TooLarge",
+    "ensure_room",
     "open_store",
 ]
+
+
+def ensure_room(store: MediaStore, settings: Settings, incoming: int) -> None:
+    """Refuse an upload (507) that would leave less than MEDIA_MIN_FREE_BYTES free: checked before reading it."""
+    if store.free_bytes() - incoming < settings.media_min_free_bytes:
+        raise StoreFull("the media store's disk is nearly full")
 
 
 def open_store(settings: Settings) -> MediaStore:

@@ -12,7 +12,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from .store import SpoolFile, StoreUnavailable, blob_key, remove_spool_leftovers
+from .store import SpoolFile, StoreUnavailable, blob_key, disk_free_bytes, remove_spool_leftovers, storage_error
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -59,7 +59,7 @@ class LocalStore:
             await asyncio.get_running_loop().run_in_executor(self._io, _fsync_and_rename, spool.path, target)
         except OSError as exc:
             spool.discard()
-            raise StoreUnavailable(f"local media store: {exc.strerror}") from exc
+            raise storage_error(exc, "local media store") from exc
         return key
 
     async def exists(self, key: str) -> bool:
@@ -80,6 +80,9 @@ class LocalStore:
     async def check(self) -> None:
         if not os.access(self.spool_dir, os.W_OK):
             raise StoreUnavailable(f"local media store {self.root} is not writable")
+
+    def free_bytes(self) -> int:
+        return disk_free_bytes(self.root)
 
     async def close(self) -> None:
         self._io.shutdown(wait=True)

@@ -20,7 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .local import STALE_SPOOL_S
-from .store import SpoolFile, StoreUnavailable, blob_key, remove_spool_leftovers
+from .store import SpoolFile, StoreUnavailable, blob_key, disk_free_bytes, remove_spool_leftovers
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -135,6 +135,10 @@ class S3Store:
         except ClientError as exc:
             # Whatever else S3 refuses a HEAD of our own bucket for (a 400 from a wrong region), we are not ready.
             raise StoreUnavailable(f"S3 refused HEAD of bucket {self.bucket}: {exc}") from exc
+
+    def free_bytes(self) -> int:
+        # The bucket has no "full"; the local spool folder every upload passes through does.
+        return disk_free_bytes(self.spool_dir)
 
     async def close(self) -> None:
         self._io.shutdown(wait=True)

@@ -9,6 +9,7 @@ Writing is two steps so that nothing large is ever held in memory and nothing ha
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import time
@@ -25,10 +26,13 @@ __all__ = [
     "BlobInfo",
     "MediaStore",
     "SpoolFile",
+    "StoreFull",
     "StoreUnavailable",
     "TooLarge",
     "blob_key",
+    "disk_free_bytes",
     "remove_spool_leftovers",
+    "storage_error",
 ]
 
 HEAD_BYTES = 4096
@@ -36,6 +40,20 @@ HEAD_BYTES = 4096
 
 class StoreUnavailable(RuntimeError):
     """The backend cannot be reached right now (S3 down, disk gone); callers answer 503."""
+
+
+class StoreFull(RuntimeError):
+    """The disk under the store (or under the spool folder of an S3 store) is full; callers answer 507."""
+
+
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def storage_error(exc: OSError, what: str) -> StoreFull | StoreUnavailable:
+    """An OSError from writing a file, as what it means for the caller: out of space (507), or unusable (503)."""
+    if exc.errno in _NO_SPACE:
+        return StoreFull(f"{what}: {exc.strerror}")
+    return StoreUnavailable(f"{what}: {exc.strerror}")
 
 
 class TooLarge(ValueError):
@@ -71,7 +89,10 @@ class SpoolFile:
         self._sha256 = hashlib.sha256()
         self._md5 = hashlib.md5(usedforsecurity=False) if want_md5 else None
         self._head = bytearray()
-        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        try:
+            self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        except OSError as exc:
+            raise storage_error(exc, "spool folder") from exc
 
     def write(self, chunk: bytes | memoryview) -> None:
         if self._fd is None:
@@ -85,9 +106,12 @@ class SpoolFile:
         if self._md5 is not None:
             self._md5.update(chunk)
         view = memoryview(chunk)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError as exc:
+            raise storage_error(exc, "spool folder") from exc
 
     def finish(self) -> BlobInfo:
         """Close for writing (no fsync yet) and return what is known about the content."""
@@ -127,6 +151,12 @@ def remove_spool_leftovers(spool_dir: Path, *, older_than_s: float = 0) -> int:
     return removed
 
 
+def disk_free_bytes(path: Path) -> int:
+    """Bytes an unprivileged process can still write on the filesystem holding `path`."""
+    stats = os.statvfs(path)
+    return stats.f_bavail * stats.f_frsize
+
+
 class MediaStore(Protocol):
     """What every backend provides. All methods are safe to call from the event loop."""
 
@@ -146,6 +176,10 @@ class MediaStore(Protocol):
 
     async def check(self) -> None:
         """Raise StoreUnavailable when the backend cannot serve requests (used by /readyz)."""
+        ...
+
+    def free_bytes(self) -> int:
+        """Room left on the local disk this store writes to (its files, or its spool folder for S3)."""
         ...
 
     def key_for(self, sha256_hex: str) -> str: ...

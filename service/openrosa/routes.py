@@ -17,11 +17,12 @@ from typing import Annotated, Any
 from litestar import Request, Response, Router, get, post, route
 from litestar.params import FromPath, QueryParameter
 
-from service.bodies import check_declared_length, stream_body
+from service.bodies import check_declared_length, declared_length, stream_body
 from service.errors import Problem
 from service.forms import reading as forms
 from service.forms.collect import forms_for_collect
 from service.http import AccessDep, ApiPrefixDep, ResourcesDep
+from service.media import ensure_room
 from service.problems import problem_for
 from service.submissions.service import ingest_submission
 
@@ -118,6 +119,7 @@ async def submission(
     access.require("submission.create")
     limit = resources.settings.max_submission_bytes
     check_declared_length(request, limit)
+    ensure_room(resources.store, resources.settings, declared_length(request))
     received = await receive_submission(
         stream_body(request, limit),
         request.headers.get("content-type"),

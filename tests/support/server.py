@@ -72,6 +72,7 @@ def live_server(
         "ARGON2_MEMORY_KIB": "1024",
         "ARGON2_PARALLELISM": "1",
         "LOG_FORMAT": "text",
+        "MEDIA_MIN_FREE_BYTES": str(1024 * 1024),
         "ADMIN_EMAIL": "admin@example.org",
         "ADMIN_PASSWORD": "correct horse battery",
         **(env or {}),
