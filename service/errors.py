@@ -1,4 +1,6 @@
 """One catalogue of problems, with ODK Central's codes so pyODK and Central-aware clients read them unchanged.
+Codes Central does not have are ours from .50 up in each class (409.50, …), so they never collide with a code Central
+adds later.
 
 Problem (code like 404.1; the integer part is the HTTP status)
  ├── raised by service code through the constructors below (not_found(), xml_conflict(), …); every code in
@@ -184,6 +186,21 @@ class Problem(Exception):
             "Could not delete draft, because the form has not been published. Either delete the whole form, "
             "or replace the draft.",
         )
+
+    @classmethod
+    def app_user_revoked(cls) -> Problem:
+        return cls(
+            409.50,
+            "This app user was revoked; its devices stay locked out. Create a new app user for the device instead.",
+        )
+
+    @classmethod
+    def last_admin(cls) -> Problem:
+        return cls(409.51, "This is the last administrator account; make someone else an administrator first.")
+
+    @classmethod
+    def old_password_required(cls) -> Problem:
+        return cls(400.2, "Required parameter old missing.", {"field": "old"})
 
     @classmethod
     def deprecating_old_submission(cls, deprecated_id: str) -> Problem:

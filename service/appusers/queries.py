@@ -58,7 +58,7 @@ async def insert_app_user(
 
 async def set_token(conn: Connection, app_user_id: int, token_hash: bytes) -> None:
     await conn.execute(
-        "update app_users set token_hash = $2, token_issued_at = now(), revoked_at = null where id = $1",
+        "update app_users set token_hash = $2, token_issued_at = now() where id = $1 and revoked_at is null",
         app_user_id,
         token_hash,
     )

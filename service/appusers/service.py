@@ -82,8 +82,12 @@ async def reissue_token(res: Resources, access: Access, app_user_id: int) -> App
     token, token_hash = new_token()
     project_id, actor = access.project_id, access.actor
     async with res.pool.acquire() as conn, conn.transaction():
-        if await queries.get_app_user(conn, project_id, app_user_id) is None:
+        existing = await queries.get_app_user(conn, project_id, app_user_id)
+        if existing is None:
             raise Problem.not_found("app user")
+        if existing.revoked_at is not None:
+            # Revoking is for a lost or stolen phone: a new token must never quietly undo it.
+            raise Problem.app_user_revoked()
         await queries.set_token(conn, app_user_id, token_hash)
         await record_audit(
             conn,

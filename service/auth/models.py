@@ -95,6 +95,7 @@ class UserUpdateIn(Input, kw_only=True):
     email: str | None = None
 
 
-class PasswordChangeIn(Input):
-    old: str
+class PasswordChangeIn(Input, kw_only=True):
+    # Required when changing one's own password; an administrator resetting someone else's may leave it out.
+    old: str | None = None
     new: str

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from service.db.pool import Connection
 
 __all__ = [
+    "deactivate_user",
     "delete_expired_sessions",
     "delete_session",
     "delete_user_sessions",
@@ -81,6 +82,15 @@ async def update_user(conn: Connection, user_id: int, *, email: str | None, disp
         user_id,
         email,
         display_name,
+    )
+    return optional(row, UserRow)
+
+
+async def deactivate_user(conn: Connection, user_id: int) -> UserRow | None:
+    row = await conn.fetchrow(
+        f"""update users set deleted_at = now(), updated_at = now()
+        where id = $1 and deleted_at is null returning {_USER_COLUMNS}""",
+        user_id,
     )
     return optional(row, UserRow)
 

@@ -74,6 +74,12 @@ async def update_user(
     return UserOut.from_row(user)
 
 
+@delete("/v1/users/{user_id:int}", status_code=200)
+async def deactivate_user(resources: ResourcesDep, actor: ActorDep, user_id: PathId) -> dict[str, bool]:
+    await service.deactivate_user(resources, actor, user_id)
+    return {"success": True}
+
+
 @put("/v1/users/{user_id:int}/password", status_code=200)
 async def change_password(
     resources: ResourcesDep, actor: ActorDep, user_id: PathId, data: JSONBody[PasswordChangeIn]
@@ -92,6 +98,7 @@ router = Router(
         create_user,
         get_user,
         update_user,
+        deactivate_user,
         change_password,
     ],
     tags=["auth"],

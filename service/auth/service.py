@@ -31,6 +31,7 @@ __all__ = [
     "change_password",
     "check_password_strength",
     "create_user",
+    "deactivate_user",
     "get_user",
     "list_users",
     "login",
@@ -213,9 +214,13 @@ async def update_user(
 
 
 async def change_password(res: Resources, actor: Actor, *, user_id: int, old: str | None, new: str) -> None:
-    """Set a new password; `old` must match unless None (an admin resetting someone else's)."""
-    if actor.user_id is None or actor.user_id != user_id:
+    """Set a new password. Users change their own with the old one; an administrator may reset anyone else's
+    without it. Either way every session of that account ends."""
+    resetting = actor.user_id is None or actor.user_id != user_id
+    if resetting:
         require_admin(actor)
+    elif old is None:
+        raise Problem.old_password_required()
     check_password_strength(new)
     async with res.pool.acquire() as conn:
         user = await queries.user_by_id(conn, user_id)
@@ -227,4 +232,19 @@ async def change_password(res: Resources, actor: Actor, *, user_id: int, old: st
     async with res.pool.acquire() as conn, conn.transaction():
         await queries.set_password_hash(conn, user_id, new_hash)
         await queries.delete_user_sessions(conn, user_id)
-        await record_audit(conn, "user.password.change", actor_user_id=actor.user_id, details={"userId": user_id})
+        action = "user.password.reset" if resetting else "user.password.change"
+        await record_audit(conn, action, actor_user_id=actor.user_id, details={"userId": user_id})
+
+
+async def deactivate_user(res: Resources, actor: Actor, user_id: int) -> None:
+    """An account that can no longer sign in (Central's DELETE /users/{id}): its sessions end at once, its email
+    may be used again, and what it did stays attributed to it. The last administrator cannot be removed."""
+    require_admin(actor)
+    async with res.pool.acquire() as conn, conn.transaction():
+        user = await queries.deactivate_user(conn, user_id)
+        if user is None:
+            raise Problem.not_found("user")
+        if user.is_admin and await queries.count_admins(conn) == 0:
+            raise Problem.last_admin()
+        await queries.delete_user_sessions(conn, user_id)
+        await record_audit(conn, "user.delete", actor_user_id=actor.user_id, details={"userId": user_id})

@@ -19,6 +19,7 @@ from .schema import FormField, FormSchema
 if TYPE_CHECKING:
     from service.auth.access import Access
     from service.db.pool import Connection
+    from service.resources import Resources
 
 __all__ = [
     "CollectForm",
@@ -37,11 +38,14 @@ class SubmissionTarget(msgspec.Struct, frozen=True):
     fields: dict[str, FormField]
 
 
-async def forms_for_collect(conn: Connection, access: Access) -> list[CollectForm]:
+async def forms_for_collect(res: Resources, access: Access, xml_form_id: str | None = None) -> list[CollectForm]:
+    """The form list Collect downloads, optionally only one form (its `formID` filter)."""
     access.require("form.list")
     actor = access.actor
     app_user_id = actor.id if actor.kind == "app_user" else None
-    return await queries.list_forms_for_collect(conn, access.project_id, app_user_id)
+    async with res.pool.acquire() as conn:
+        listed = await queries.list_forms_for_collect(conn, access.project_id, app_user_id)
+    return [form for form in listed if xml_form_id is None or form.xml_form_id == xml_form_id]
 
 
 # Form versions never change once published, so caching their parsed schema by id cannot make two processes

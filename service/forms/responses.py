@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 from litestar import Response
 from litestar.response import Stream
 
+from service.downloads import content_disposition
+
 from . import reading
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ def download(content_type: str, stream: AsyncIterator[bytes], filename: str, **h
         content=stream,
         media_type=content_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Disposition": content_disposition("attachment", filename),
             "X-Content-Type-Options": "nosniff",
             **headers,
         },

@@ -11,6 +11,7 @@ import warnings
 from typing import TYPE_CHECKING
 
 import msgspec
+import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
 if TYPE_CHECKING:
@@ -93,6 +94,10 @@ def _sniff_text(head: bytes) -> str:
 # filter installed for good or drop it mid-check. check_image runs in worker threads, so one at a time (it only
 # reads a header: well under a millisecond).
 _WARNINGS_LOCK = threading.Lock()
+
+# HEIC (iPhones, some Android cameras) is decoded by libheif through pillow-heif, so a HEIC "photo" is checked like
+# any other: a HEIC header followed by something else is not an image.
+pillow_heif.register_heif_opener()
 
 
 class ImageCheck(msgspec.Struct, frozen=True):

@@ -8,6 +8,7 @@ UTF-8. Part names are data; one that looks like a path is refused before a byte 
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -100,10 +101,12 @@ class _Sink:
         self.file, self.buffer, self.cap = None, None, 0
         if self.name == XML_PART:
             self.saw_xml, self.buffer, self.cap = True, self.xml, self.limits.xml_bytes
-        elif segment.filename is None:
+        elif self.name == INCOMPLETE_PART:
             self.field.clear()
             self.buffer, self.cap = self.field, 1024
         else:
+            # Every other part is a file named by its part name, with or without a filename (as Central reads
+            # them); parts the XML does not reference are dropped later.
             self.file = _start_file(segment, self.store, self.limits, self.received)
 
     def data(self, chunk: bytes) -> None:
@@ -146,8 +149,9 @@ async def _parse(
 def _start_file(
     segment: MultipartSegment, store: MediaStore, limits: _Limits, received: ReceivedSubmission
 ) -> ReceivedFile:
-    # Central (and Collect) use the part name as the file name; fall back to filename for other clients.
-    name = segment.name or segment.filename or ""
+    # Central (and Collect) use the part name as the file name; fall back to filename for other clients. Names are
+    # compared in NFC: a phone may send "nhà.jpg" decomposed (NFD) while its XML has it composed.
+    name = unicodedata.normalize("NFC", segment.name or segment.filename or "")
     if not valid_file_name(name) or (segment.filename and not valid_file_name(segment.filename)):
         raise Problem.unsafe_file_name(name)
     previous = received.files.pop(name, None)

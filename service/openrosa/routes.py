@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Request, Response, Router, get, post, route
 from litestar.params import FromPath, QueryParameter
@@ -70,10 +71,7 @@ async def form_list(
     form_id: FormIdFilter = None,
 ) -> Response[bytes]:
     _require_openrosa_header(request)
-    async with resources.pool.acquire() as conn:
-        listed = await forms_for_collect(conn, access)
-    if form_id is not None:
-        listed = [form for form in listed if form.xml_form_id == form_id]
+    listed = await forms_for_collect(resources, access, form_id)
     return Response(
         content=documents.form_list(listed, _project_url(resources, api_prefix, access)),
         media_type=TEXT_XML,
@@ -93,7 +91,7 @@ async def manifest(
     _require_openrosa_header(request)
     attachments = await forms.list_attachments(resources, access, xml_form_id)
     files = [(a.name, a.hash) for a in attachments if a.exists and a.hash]
-    form_url = f"{_project_url(resources, api_prefix, access)}/forms/{xml_form_id}"
+    form_url = f"{_project_url(resources, api_prefix, access)}/forms/{quote(xml_form_id, safe='')}"
     return Response(
         content=documents.manifest(files, form_url),
         media_type=TEXT_XML,

@@ -17,6 +17,7 @@ __all__ = [
     "insert_project",
     "list_assignments",
     "list_projects",
+    "lock_first_start",
     "project_with_roles",
     "soft_delete_project",
     "update_project",
@@ -52,6 +53,11 @@ async def list_projects(conn: Connection, *, user_id: int | None, every: bool) -
         user_id,
     )
     return many(rows, ProjectWithRoles)
+
+
+async def lock_first_start(conn: Connection) -> None:
+    """Serialise first-start set-up between processes starting together (until the transaction ends)."""
+    await conn.execute("select pg_advisory_xact_lock(7305020232)")
 
 
 async def insert_project(conn: Connection, *, name: str, description: str) -> ProjectRow:

@@ -64,7 +64,7 @@ async def create_project(res: Resources, actor: Actor, *, name: str, description
 async def ensure_default_project(res: Resources, name: str) -> int:
     """Create the first project on a fresh database (start-up); return the id of the lowest live project."""
     async with res.pool.acquire() as conn, conn.transaction():
-        await conn.execute("select pg_advisory_xact_lock(7305020232)")
+        await queries.lock_first_start(conn)
         rows = await queries.list_projects(conn, user_id=None, every=True)
         if rows:
             return min(row.id for row in rows)

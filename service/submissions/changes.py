@@ -1,10 +1,11 @@
 """The change record: the one hook every transaction that changes a household goes through.
 
-Ingest (a new household, new files, an edit) and review (a decision, a comment) call `record_change` inside
-their own transaction, so the change is recorded exactly when it commits and never when it rolls back. It bumps
-`submissions.updated_at`, and writes a `submission_changes` row that the export feed and the sync to the central
-database read in commit order (migrations/0003_seams.sql says how). Background jobs that react to changes (photo
-evidence) are enqueued here too, in the same transaction, so a crash can never lose one.
+Ingest calls `record_change` for a new household, files that arrive or are replaced, and an edit; review decisions
+and comments will call it the same way. It runs inside the caller's transaction, so a change is recorded exactly
+when it commits and never when it rolls back. It bumps `submissions.updated_at` and writes a `submission_changes`
+row, which a reader of the feed takes in transaction order up to the oldest transaction still running, so it never
+skips one that commits late (docs/database.md). Background jobs that react to changes (photo evidence) are to be
+enqueued here too, in the same transaction, so that a crash can never lose one.
 """
 
 from __future__ import annotations

@@ -224,18 +224,22 @@ async def version_attachments(conn: Connection, version_id: int) -> dict[str, in
     return {row.name: row.blob_id for row in many(rows, _NameBlob)}
 
 
-async def set_attachment_blobs(conn: Connection, version_id: int, blobs: dict[str, int]) -> None:
-    """Fill or replace files of an existing version (split uploads, retries); unknown names are ignored."""
+async def set_attachment_blobs(conn: Connection, version_id: int, blobs: dict[str, int]) -> int:
+    """Fill or replace files of an existing version (split uploads, retries); unknown names are ignored.
+
+    Returns how many files changed (a retry that sends the same bytes changes none).
+    """
     if not blobs:
-        return
-    await conn.execute(
+        return 0
+    status = await conn.execute(
         """update submission_attachments a set blob_id = b.blob, received_at = now()
         from unnest($2::text[], $3::bigint[]) as b(name, blob)
-        where a.submission_version_id = $1 and a.name = b.name""",
+        where a.submission_version_id = $1 and a.name = b.name and a.blob_id is distinct from b.blob""",
         version_id,
         list(blobs),
         list(blobs.values()),
     )
+    return int(status.rpartition(" ")[2])
 
 
 async def fill_missing_blobs(conn: Connection, version_id: int, blobs: dict[str, int]) -> None:

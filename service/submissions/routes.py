@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from litestar import Request, Response, Router, get
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
+from service.downloads import content_disposition
 from service.http import AccessDep, ResourcesDep
 from service.media.sniff import IMAGE_TYPES
 
@@ -73,13 +74,13 @@ async def get_attachment(
 ) -> Stream:
     content_type, size, sha256, stream = await reading.read_attachment(resources, access, xml_form_id, instance, name)
     # Only content that sniffed as an image is shown inline; everything else downloads, never renders.
-    disposition = "inline" if content_type in IMAGE_TYPES else "attachment"
+    disposition: Literal["inline", "attachment"] = "inline" if content_type in IMAGE_TYPES else "attachment"
     return Stream(
         content=stream,
         media_type=content_type if content_type in IMAGE_TYPES else "application/octet-stream",
         headers={
             "Content-Length": str(size),
-            "Content-Disposition": f'{disposition}; filename="{name}"',
+            "Content-Disposition": content_disposition(disposition, name),
             "ETag": f'"{sha256}"',
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "sandbox",

@@ -206,10 +206,9 @@ async def _content_type(res: Resources, file: ReceivedFile, must_be_image: bool)
         return content_type
     if content_type not in IMAGE_TYPES:
         raise Problem.not_an_image(file.name, f"its content looks like {content_type}")
-    if content_type != "image/heic":  # Pillow cannot read HEIC headers; it is never decoded here either
-        check = await asyncio.to_thread(check_image, file.spool.path, max_pixels=res.settings.max_image_pixels)
-        if not check.ok:
-            raise Problem.not_an_image(file.name, check.reason)
+    check = await asyncio.to_thread(check_image, file.spool.path, max_pixels=res.settings.max_image_pixels)
+    if not check.ok:
+        raise Problem.not_an_image(file.name, check.reason)
     return content_type
 
 
@@ -309,12 +308,12 @@ async def _add_files(conn: Connection, version: queries.NewVersion, files: dict[
     if existing.xml_sha256 != version.xml_sha256:
         raise Problem.xml_conflict()
     current = await queries.lock_submission(conn, existing.submission_id)
-    await queries.set_attachment_blobs(conn, existing.id, files)
+    changed = await queries.set_attachment_blobs(conn, existing.id, files)
     if current is not None and current != existing.id:
         # Files for a version that was edited since: the edit expects them too where it has none yet.
         await queries.fill_missing_blobs(conn, current, files)
     expected, present, before = await queries.refresh_counts(conn, existing.submission_id)
-    if present != before:
+    if changed or present != before:
         await record_change(
             conn,
             form_id=version.form_id,

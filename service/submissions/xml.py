@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import unicodedata
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
@@ -27,6 +28,7 @@ __all__ = [
     "extract_answers",
     "parse_submission",
     "valid_file_name",
+    "valid_instance_id",
 ]
 
 _MAX_NAME = 255
@@ -74,6 +76,10 @@ def valid_file_name(name: str) -> bool:
     )
 
 
+def valid_instance_id(value: str) -> bool:
+    return "/" not in value and "\\" not in value and not any(ord(c) < 32 for c in value)
+
+
 def parse_submission(xml: bytes) -> SubmissionFacts:
     try:
         root = parse_untrusted(xml)
@@ -91,6 +97,11 @@ def parse_submission(xml: bytes) -> SubmissionFacts:
         instance_id = text_of(first_child(root, "instanceID"))
     if not instance_id or len(instance_id) > _MAX_NAME:
         raise SubmissionXmlError("The submission has no usable meta/instanceID.")
+    deprecated_id = text_of(first_child(meta, "deprecatedID")) if meta is not None else None
+    for value in (instance_id, deprecated_id):
+        if value is not None and not valid_instance_id(value):
+            # It names the household in every URL of the API (…/submissions/{instanceId}), so it must fit in one.
+            raise SubmissionXmlError(f"The instanceID {value[:80]!r} contains '/', '\\' or control characters.")
     encrypted = (root.get("encrypted") or "").lower() == "yes"
     return SubmissionFacts(
         root=root,
@@ -98,7 +109,7 @@ def parse_submission(xml: bytes) -> SubmissionFacts:
         form_id=form_id,
         version=version.strip(),
         instance_id=instance_id,
-        deprecated_id=text_of(first_child(meta, "deprecatedID")) if meta is not None else None,
+        deprecated_id=deprecated_id,
         instance_name=text_of(first_child(meta, "instanceName")) if meta is not None else None,
         encrypted=encrypted,
         encrypted_files=_encrypted_files(root) if encrypted else [],
@@ -112,11 +123,11 @@ def _encrypted_files(root: etree._Element) -> list[str]:
         if local == "media":
             file_name = text_of(first_child(child, "file"))
             if file_name:
-                names.append(file_name)
+                names.append(unicodedata.normalize("NFC", file_name))
         elif local == "encryptedXmlFile":
             file_name = text_of(child)
             if file_name:
-                names.append(file_name)
+                names.append(unicodedata.normalize("NFC", file_name))
     return names
 
 
@@ -151,6 +162,7 @@ def extract_answers(root: etree._Element, fields: Mapping[str, FieldInfo]) -> An
                 value = _convert(child.text, field)
                 out[name] = value
                 if field is not None and field.binary and isinstance(value, str):
+                    value = out[name] = unicodedata.normalize("NFC", value)  # as multipart.py names the parts
                     if value not in seen:
                         seen.add(value)
                         files.append((value, child_path))

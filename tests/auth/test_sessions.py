@@ -130,3 +130,45 @@ async def test_password_change_revokes_sessions(client: AsyncTestClient[Litestar
     assert (await client.get("/v1/users/current", headers=headers)).status_code == 401
     login = await client.post("/v1/sessions", json={"email": "changer@example.org", "password": "a brand new secret"})
     assert login.status_code == 200
+
+
+async def test_an_admin_deactivates_users_and_resets_passwords(
+    client: AsyncTestClient[Litestar], resources: Resources, admin_headers: dict[str, str]
+) -> None:
+    headers = await user_headers(resources, "lan@example.org")
+    me = (await client.get("/v1/users/current", headers=headers)).json()
+    # Users change their own password only with the old one.
+    own = await client.put(f"/v1/users/{me['id']}/password", json={"new": "a brand new secret"}, headers=headers)
+    assert (own.status_code, own.json()["code"]) == (400, 400.2)
+    # An administrator resets it without the old one; the user's sessions end.
+    reset = await client.put(
+        f"/v1/users/{me['id']}/password", json={"new": "reset by the admin"}, headers=admin_headers
+    )
+    assert reset.status_code == 200, reset.text
+    assert (await client.get("/v1/users/current", headers=headers)).status_code == 401
+    signed_in = await client.post("/v1/sessions", json={"email": "lan@example.org", "password": "reset by the admin"})
+    assert signed_in.status_code == 200
+    again = {"Authorization": f"Bearer {signed_in.json()['token']}"}
+    # Deactivation ends the sessions, refuses sign-in, and frees the email.
+    assert (await client.delete(f"/v1/users/{me['id']}", headers=again)).status_code == 403
+    assert (await client.delete(f"/v1/users/{me['id']}", headers=admin_headers)).status_code == 200
+    assert (await client.get("/v1/users/current", headers=again)).status_code == 401
+    gone = await client.post("/v1/sessions", json={"email": "lan@example.org", "password": "reset by the admin"})
+    assert gone.status_code == 401
+    assert (await client.get(f"/v1/users/{me['id']}", headers=admin_headers)).status_code == 404
+    reused = await client.post(
+        "/v1/users", json={"email": "lan@example.org", "password": "another one 123"}, headers=admin_headers
+    )
+    assert reused.status_code == 200
+    async with resources.pool.acquire() as conn:
+        actions = [r["action"] for r in await conn.fetch("select action from audits order by id")]
+    assert {"user.password.reset", "user.delete"} <= set(actions)
+
+
+async def test_the_last_admin_cannot_be_deactivated(
+    client: AsyncTestClient[Litestar], admin_headers: dict[str, str]
+) -> None:
+    me = (await client.get("/v1/users/current", headers=admin_headers)).json()
+    refused = await client.delete(f"/v1/users/{me['id']}", headers=admin_headers)
+    assert (refused.status_code, refused.json()["code"]) == (409, 409.51)
+    assert (await client.get("/v1/users/current", headers=admin_headers)).status_code == 200

@@ -113,6 +113,18 @@ def test_real_images_pass_with_their_size(tmp_path: Path, kind: str, size: tuple
     assert (check.ok, check.width, check.height, check.format, check.reason) == (True, *size, kind, "")
 
 
+def test_a_real_heic_passes_and_a_heic_header_over_html_does_not(tmp_path: Path) -> None:
+    real = tmp_path / "house.heic"
+    real.write_bytes(image_bytes("HEIF", (64, 48)))
+    assert sniff_content_type(real.read_bytes()[:64]) == "image/heic"
+    check = check_image(real, max_pixels=1_000_000)
+    assert (check.ok, check.width, check.height) == (True, 64, 48)
+    fake = tmp_path / "fake.heic"
+    fake.write_bytes(real.read_bytes()[:32] + b"<html><body>not a house</body></html>" * 20)
+    assert sniff_content_type(fake.read_bytes()[:64]) == "image/heic"  # the magic alone says HEIC ...
+    assert not check_image(fake, max_pixels=1_000_000).ok  # ... but libheif cannot read it
+
+
 def test_html_named_jpg_is_not_an_image(tmp_path: Path) -> None:
     fake = tmp_path / "roof.jpg"
     fake.write_bytes(b"<html><script>alert(1)</script></html>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING
 
 import pytest
@@ -99,3 +100,43 @@ async def test_limits(tmp_path: Path) -> None:
         await receive_submission(pieces(XML, 512), "text/xml", store, max_xml_bytes=10_000, max_file_bytes=100)
     assert not_multipart.value.code == 400.7
     assert list(store.spool_dir.iterdir()) == []
+
+
+async def test_a_file_part_without_a_filename_is_still_a_file(tmp_path: Path) -> None:
+    """Some clients send `Content-Disposition: form-data; name="x.jpg"` with no filename: the part name names it."""
+    store = LocalStore(tmp_path)
+    photo = jpeg_bytes(seed=9)
+    boundary = "b0undary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="xml_submission_file"\r\n\r\n'.encode()
+        + XML
+        + f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="1732460000009.jpg"\r\n'.encode()
+        + b"Content-Type: image/jpeg\r\n\r\n"
+        + photo
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    received = await receive_submission(
+        pieces(body, 4096),
+        f"multipart/form-data; boundary={boundary}",
+        store,
+        max_xml_bytes=10_000,
+        max_file_bytes=10**7,
+    )
+    try:
+        assert set(received.files) == {"1732460000009.jpg"}
+        assert received.files["1732460000009.jpg"].spool.path.read_bytes() == photo
+    finally:
+        received.discard()
+
+
+async def test_part_names_are_compared_in_nfc(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    decomposed = unicodedata.normalize("NFD", "ảnh nhà.jpg")
+    body, content_type = multipart_body(XML, [(decomposed, jpeg_bytes(seed=10))])
+    received = await receive_submission(
+        pieces(body, 4096), content_type, store, max_xml_bytes=10_000, max_file_bytes=10**7
+    )
+    try:
+        assert set(received.files) == {unicodedata.normalize("NFC", "ảnh nhà.jpg")}
+    finally:
+        received.discard()

@@ -245,7 +245,13 @@ def test_revoked_app_user_and_unassigned_forms(server: LiveServer, admin: httpx.
         assert admin.delete(f"/v1/projects/{project}/app-users/{limited['id']}").status_code == 200
         assert phone.get(f"{phone.server_url}/formList").status_code == 403
         assert phone.submit(submission_xml(), []).status_code == 403
-    reissued = admin.post(f"/v1/projects/{project}/app-users/{limited['id']}/qr.png")
+    # A new QR code must never quietly undo a revocation (a lost phone would come back to life).
+    revived = admin.post(f"/v1/projects/{project}/app-users/{limited['id']}/qr.png")
+    assert (revived.status_code, revived.json()["code"]) == (409, 409.50)
+    with Collect(limited["serverUrl"]) as phone:
+        assert phone.get(f"{phone.server_url}/formList").status_code == 403
+    active = make_app_user(admin, project, "Still here", ["household"])
+    reissued = admin.post(f"/v1/projects/{project}/app-users/{active['id']}/qr.png")
     assert reissued.status_code == 200
     assert reissued.content.startswith(b"\x89PNG")
     assert reissued.headers["cache-control"] == "no-store"

@@ -309,3 +309,30 @@ async def test_every_change_is_recorded_in_its_own_transaction(resources: Resour
     assert len({c["txid"] for c in changes}) == 3
     # updated_at follows the latest change.
     assert changes[-1]["updated_at"] == max(c["changed_at"] for c in changes)
+
+
+async def test_a_heic_header_over_html_is_not_house_evidence(resources: Resources, project: int) -> None:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 200, 10)).save(buffer, format="HEIF")
+    real = buffer.getvalue()
+    fake = real[:32] + b"<html>not a house</html>" * 40
+    with pytest.raises(Problem) as refused:
+        await ingest(resources, project, submission_xml(photos=("front.heic", None)), [("front.heic", fake)])
+    assert refused.value.code == 400.31
+    stored = await ingest(resources, project, submission_xml(photos=("front.heic", None)), [("front.heic", real)])
+    assert (stored.expected, stored.present) == (1, 1)
+
+
+@pytest.mark.parametrize("instance_id", ["uuid:a/b", "uuid:a\\b", "uuid:a\tb"])
+async def test_an_instance_id_that_cannot_name_a_url_is_refused(
+    resources: Resources, project: int, instance_id: str
+) -> None:
+    xml = submission_xml(instance_id="X").replace(b">X<", f">{instance_id}<".encode())
+    with pytest.raises(Problem) as refused:
+        await ingest(resources, project, xml, [])
+    assert refused.value.code == 400.1
+    assert "instanceID" in refused.value.message

@@ -47,3 +47,32 @@ async def test_pages_follow_the_link_header_without_repeats(
         f"/v1/projects/{project}/forms/household/submissions?cursor=notacursor", headers=admin_headers
     )
     assert (bad.status_code, bad.json()["code"]) == (400, 400.8)
+
+
+async def test_a_photo_with_a_vietnamese_name_downloads(
+    client: AsyncTestClient[Litestar], admin_headers: dict[str, str], resources: Resources
+) -> None:
+    from urllib.parse import quote
+
+    from tests.support.collect import jpeg_bytes
+
+    project = await ensure_default_project(resources, "Names")
+    admin = await access_to(resources, SYSTEM, project)
+    await publish_household_form(resources, admin)
+    name, photo = 'ảnh "nhà"; 1.jpg', jpeg_bytes(seed=3)
+    instance = new_instance_id()
+    await ingest(resources, admin, submission_xml(instance_id=instance, photos=(name, None)), [(name, photo)])
+    url = f"/v1/projects/{project}/forms/household/submissions/{instance}/attachments/{quote(name, safe='')}"
+    response = await client.get(url, headers=admin_headers)
+    assert response.status_code == 200, response.text
+    assert response.content == photo
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith('inline; filename="anh _nha__ 1.jpg"; ')
+    assert disposition.endswith("filename*=UTF-8''" + quote(name, safe=""))
+
+
+def test_content_disposition_keeps_plain_names_plain() -> None:
+    from service.downloads import content_disposition
+
+    assert content_disposition("attachment", "villages.csv") == 'attachment; filename="villages.csv"'
+    assert "filename*=UTF-8''th%C3%B4n.csv" in content_disposition("attachment", "thôn.csv")
