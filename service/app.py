@@ -11,6 +11,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from service import health
 from service.appusers import routes as app_user_routes
+from service.areas import routes as area_routes
 from service.auth import routes as auth_routes
 from service.forms import routes as forms_routes
 from service.http import ApiRequest, dependencies, handle_exception, header_auth, token_auth
@@ -30,7 +31,13 @@ VERSION = "0.1.0"
 
 # Everything under /projects/{project_id}: reachable as /v1/… (Authorization header) and as /v1/key/{token}/…
 # (an app user's token, as ODK Central allows on every endpoint).
-PROJECT_SCOPED = [forms_routes.router, app_user_routes.router, submission_routes.router, openrosa_routes.router]
+PROJECT_SCOPED = [
+    forms_routes.router,
+    app_user_routes.router,
+    submission_routes.router,
+    openrosa_routes.router,
+    area_routes.form_areas_router,
+]
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -45,6 +52,7 @@ def create_app(settings: Settings) -> Litestar:
             health.router,
             auth_routes.router,
             project_routes.router,
+            area_routes.areas_router,
             Router(path="/v1", route_handlers=PROJECT_SCOPED, dependencies=header_auth()),
             Router(path="/v1/key/{token:str}", route_handlers=PROJECT_SCOPED, dependencies=token_auth()),
         ],

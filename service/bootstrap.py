@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from service.areas.service import load_areas_from_form
 from service.auth import queries as auth_queries
 from service.auth.access import access_to
 from service.auth.models import SYSTEM
@@ -148,6 +149,9 @@ async def ensure_example_forms(res: Resources, project_id: int, directory: Path 
             if not attachment.exists and await asyncio.to_thread(media.is_file):
                 await form_media.upload_attachment(res, access, form.xml_form_id, attachment.name, _read_file(media))
         await forms.publish_draft(res, access, form.xml_form_id, new_version=None)
+        loaded = await load_areas_from_form(res, access, form.xml_form_id)
+        if loaded.communes:
+            log.info("loaded areas", extra={"form": form.xml_form_id, "communes": loaded.communes})
         log.info("published example form", extra={"form": form.xml_form_id, "version": form.version})
         published.append(form.xml_form_id)
     return published

@@ -79,6 +79,10 @@ class Problem(Exception):
         return cls(400.8, f"Unexpected {field} value; {reason}", {"field": field})
 
     @classmethod
+    def key_does_not_exist(cls, fields: str, values: str, table: str) -> Problem:
+        return cls(400.14, f"The given {fields} {values} for {table} does not exist.", {"field": fields})
+
+    @classmethod
     def xlsform_invalid(cls, problems: list[dict[str, Any]]) -> Problem:
         return cls(
             400.15,

@@ -104,6 +104,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Empty: nobody's, so a client cannot claim HTTPS or another address by sending those headers itself.
     trusted_proxies: str = ""
 
+    # The province this server serves: the root of its areas (districts, communes and villages load under it).
+    province_code: str = "46"
+    province_name: str = "Tỉnh Thừa Thiên Huế"
+    province_name_en: str = "Thua Thien Hue Province"
+
     # Start-up
     load_example_form: bool = True
     log_level: str = "INFO"

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 
 _READS_HOUSEHOLDS = re.compile(r"\b(?:from|join)\s+(?:submissions|submission_versions|submission_attachments)\b", re.I)
 _WRITE_PATH = {"service.submissions.ingest_queries"}
+# Statements that rewrite households in bulk and return no rows to anyone (each one named, with its reason).
+_BULK_WRITES = {
+    "service.areas.queries.refresh_household_areas",  # recomputes area codes after areas or area fields change
+}
 
 
 def _functions() -> Iterator[tuple[str, Any]]:
@@ -61,7 +65,9 @@ def _household_reads() -> dict[str, Any]:
     return {
         name: function
         for name, function in _functions()
-        if function.__module__ not in _WRITE_PATH and _READS_HOUSEHOLDS.search(_sql_of(function))
+        if function.__module__ not in _WRITE_PATH
+        and name not in _BULK_WRITES
+        and _READS_HOUSEHOLDS.search(_sql_of(function))
     }
 
 

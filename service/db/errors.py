@@ -3,6 +3,8 @@
     unreachable, shut down, too many connections, read-only  → 503 (nothing was written; try again)
     disk full / out of resources                              → 507 (refused; nothing half-written)
     unique violation                                          → 409.3, or a precise code for named constraints
+    foreign key violation (a referenced row is missing)       → 400.14
+    check or not-null violation (a value breaks a rule)       → 400.8 / 400.2
     anything else                                             → None: a bug, answered 500 and logged
 
 Services never catch asyncpg errors themselves: a clash raised inside `async with conn.transaction()` rolls the
@@ -41,6 +43,10 @@ _OUT_OF_SPACE: tuple[type[BaseException], ...] = (asyncpg.DiskFullError, asyncpg
 
 # "Key (project_id, xml_form_id)=(1, household) already exists."
 _KEY_DETAIL = re.compile(r"^Key \((?P<fields>.+)\)=\((?P<values>.*)\) already exists\.$", re.DOTALL)
+# 'Key (parent_code)=(999) is not present in table "areas".'
+_MISSING_DETAIL = re.compile(
+    r'^Key \((?P<fields>.+)\)=\((?P<values>.*)\) is not present in table "(?P<table>[^"]+)"\.$', re.DOTALL
+)
 
 
 def _camel(snake: str) -> str:
@@ -79,4 +85,14 @@ def problem_for_database_error(exc: BaseException) -> Problem | None:
     if isinstance(exc, asyncpg.UniqueViolationError):
         precise = _UNIQUE.get(exc.constraint_name or "")
         return precise(exc) if precise else Problem.already_exists(*_key(exc))
+    if isinstance(exc, asyncpg.ForeignKeyViolationError):
+        missing = _MISSING_DETAIL.match(exc.detail or "")
+        if missing is None:
+            return Problem.key_does_not_exist("(unknown)", "(unknown)", exc.table_name or "(unknown)")
+        fields = ", ".join(_camel(field) for field in missing["fields"].split(","))
+        return Problem.key_does_not_exist(fields, missing["values"], missing["table"])
+    if isinstance(exc, asyncpg.CheckViolationError):
+        return Problem.unexpected_value(exc.table_name or "record", f"it breaks the rule {exc.constraint_name}")
+    if isinstance(exc, asyncpg.NotNullViolationError):
+        return Problem.missing_parameter(_camel(exc.column_name or "value"))
     return None

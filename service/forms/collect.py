@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from service.areas.fields import area_fields_for
+from service.areas.models import AreaFields
 from service.errors import Problem
 
 from . import queries
@@ -36,6 +38,8 @@ class SubmissionTarget(msgspec.Struct, frozen=True):
     encrypted: bool
     schema: FormSchema
     fields: dict[str, FormField]
+    # The answers that hold the household's district, commune and village.
+    area_fields: AreaFields
 
 
 async def forms_for_collect(res: Resources, access: Access, xml_form_id: str | None = None) -> list[CollectForm]:
@@ -48,21 +52,24 @@ async def forms_for_collect(res: Resources, access: Access, xml_form_id: str | N
     return [form for form in listed if xml_form_id is None or form.xml_form_id == xml_form_id]
 
 
-# Form versions never change once published, so caching their parsed schema by id cannot make two processes
-# disagree; it saves decoding the JSON on every submission.
-_SCHEMA_CACHE: dict[int, tuple[FormSchema, dict[str, FormField]]] = {}
+# A published version never changes, and its schema is a function of its XForm, so a cache keyed by the version
+# and its XForm's md5 cannot make two processes disagree (nor mix up two databases that reuse version ids, as the
+# tests' do); it saves decoding the JSON on every submission.
+_SCHEMA_CACHE: dict[tuple[int, str], tuple[FormSchema, dict[str, FormField]]] = {}
 _SCHEMA_CACHE_SIZE = 256
 
 
-async def schema_for_version(conn: Connection, version_id: int) -> tuple[FormSchema, dict[str, FormField]]:
-    cached = _SCHEMA_CACHE.get(version_id)
+async def schema_for_version(
+    conn: Connection, version_id: int, xml_md5: str
+) -> tuple[FormSchema, dict[str, FormField]]:
+    cached = _SCHEMA_CACHE.get((version_id, xml_md5))
     if cached is not None:
         return cached
     schema = msgspec.convert(await queries.version_schema(conn, version_id), FormSchema)
     entry = (schema, {field.path: field for field in schema.fields})
     if len(_SCHEMA_CACHE) >= _SCHEMA_CACHE_SIZE:
         _SCHEMA_CACHE.clear()
-    _SCHEMA_CACHE[version_id] = entry
+    _SCHEMA_CACHE[(version_id, xml_md5)] = entry
     return entry
 
 
@@ -83,11 +90,12 @@ async def submission_target(conn: Connection, access: Access, xml_form_id: str, 
         raise Problem.form_version_not_found(version)
     if row.state == "closed":
         raise Problem.not_accepting_submissions()
-    schema, fields = await schema_for_version(conn, row.version_id)
+    schema, fields = await schema_for_version(conn, row.version_id, row.xml_md5 or "")
     return SubmissionTarget(
         form_id=row.form_id,
         form_version_id=row.version_id,
         encrypted=row.base64_public_key is not None,
         schema=schema,
         fields=fields,
+        area_fields=area_fields_for(row.area_fields, schema),
     )

@@ -37,6 +37,8 @@ class FormRow(msgspec.Struct, frozen=True):
     draft_version_id: int | None
     created_at: datetime
     updated_at: datetime | None
+    # Which answers hold the household's area (areas/fields.py); None: found by name.
+    area_fields: dict[str, Any] | None
 
 
 class VersionRow(msgspec.Struct, frozen=True):
@@ -70,7 +72,9 @@ class TargetRow(msgspec.Struct, frozen=True):
     form_id: int
     state: FormState
     version_id: int | None
+    xml_md5: str | None
     base64_public_key: str | None
+    area_fields: dict[str, Any] | None
 
 
 class AttachmentRow(msgspec.Struct, frozen=True):

@@ -39,7 +39,7 @@ __all__ = [
     "version_schema",
 ]
 
-_FORM = "id, project_id, xml_form_id, state, current_version_id, draft_version_id, created_at, updated_at"
+_FORM = "id, project_id, xml_form_id, state, current_version_id, draft_version_id, created_at, updated_at, area_fields"
 _VERSION = (
     "id, form_id, version, title, xml_md5, source_type, source_blob_id, base64_public_key, warnings, "
     "created_at, published_at"
@@ -261,7 +261,7 @@ async def app_user_assigned(conn: Connection, form_id: int, app_user_id: int) ->
 async def submission_target(conn: Connection, project_id: int, xml_form_id: str, version: str) -> TargetRow | None:
     """The form and the published version a submission names (version_id null when no such version)."""
     row = await conn.fetchrow(
-        """select f.id as form_id, f.state, v.id as version_id, v.base64_public_key
+        """select f.id as form_id, f.state, v.id as version_id, v.xml_md5, v.base64_public_key, f.area_fields
         from forms f left join form_versions v
           on v.form_id = f.id and v.version = $3 and v.published_at is not null
         where f.project_id = $1 and f.xml_form_id = $2 and f.deleted_at is null""",

@@ -6,6 +6,9 @@ when it commits and never when it rolls back. It bumps `submissions.updated_at` 
 row, which a reader of the feed takes in transaction order up to the oldest transaction still running, so it never
 skips one that commits late (docs/database.md). Background jobs that react to changes (photo evidence) are to be
 enqueued here too, in the same transaction, so that a crash can never lose one.
+
+Changes made to many households in one statement (areas recomputed after areas are loaded) insert their
+`submission_changes` rows in that same statement instead (areas/queries.py), for the same reasons.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ChangeKind", "record_change"]
 
-ChangeKind = Literal["created", "edited", "files", "review", "comment", "evidence"]
+ChangeKind = Literal[
+    "created", "edited", "files", "review", "comment", "evidence", "areas", "deleted", "restored", "stage"
+]
 
 
 async def record_change(

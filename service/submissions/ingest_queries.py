@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from service.areas.fields import DeclaredAreas
 from service.db.rows import many, one, optional
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class NewSubmission(msgspec.Struct, frozen=True):
     submitter_app_user_id: int | None
     device_id: str | None
     geopoint: Geopoint | None
-    area_codes: list[str]
+    areas: DeclaredAreas
 
 
 class ExistingVersion(msgspec.Struct, frozen=True):
@@ -126,9 +127,10 @@ async def insert_submission(conn: Connection, submission: NewSubmission, *, expe
         """insert into submissions
             (id, form_id, instance_id, current_version_id, form_version_id, encrypted, instance_name,
              submitter_user_id, submitter_app_user_id, device_id, latitude, longitude, altitude, accuracy,
-             attachments_expected, attachments_present, area_codes)
+             attachments_expected, attachments_present, district_code, commune_code, village_code, area_codes)
         overriding system value
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)""",
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+                household_area_codes($17, $18, $19))""",
         submission.id,
         submission.form_id,
         submission.instance_id,
@@ -145,7 +147,9 @@ async def insert_submission(conn: Connection, submission: NewSubmission, *, expe
         acc,
         expected,
         present,
-        submission.area_codes,
+        submission.areas.district,
+        submission.areas.commune,
+        submission.areas.village,
     )
 
 
@@ -177,7 +181,7 @@ async def make_current(
     form_version_id: int,
     instance_name: str | None,
     geopoint: Geopoint | None,
-    area_codes: list[str],
+    areas: DeclaredAreas,
 ) -> None:
     """Switch the submission to an edited version (Central marks it `edited`)."""
     await conn.execute("update submission_versions set is_current = false where id = $1", old_version_id)
@@ -185,8 +189,8 @@ async def make_current(
     lat, lon, alt, acc = geopoint or (None, None, None, None)
     await conn.execute(
         """update submissions set current_version_id = $2, form_version_id = $3, instance_name = $4,
-               latitude = $5, longitude = $6, altitude = $7, accuracy = $8, area_codes = $9,
-               review_state = 'edited'
+               latitude = $5, longitude = $6, altitude = $7, accuracy = $8, district_code = $9, commune_code = $10,
+               village_code = $11, area_codes = household_area_codes($9, $10, $11), review_state = 'edited'
         where id = $1""",
         submission_id,
         new_version_id,
@@ -196,7 +200,9 @@ async def make_current(
         lon,
         alt,
         acc,
-        area_codes,
+        areas.district,
+        areas.commune,
+        areas.village,
     )
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
+from service.areas.fields import DeclaredAreas, declared_areas
 from service.errors import Problem
 from service.faults import fault_point
 from service.forms.collect import submission_target
@@ -93,6 +94,7 @@ async def ingest_submission(
             await _refuse_early(conn, target.form_id, facts)
         answers = None
         geopoint = None
+        areas = DeclaredAreas()
         if target.encrypted or facts.encrypted:
             if not facts.encrypted:
                 raise Problem.unexpected_value(
@@ -102,6 +104,7 @@ async def ingest_submission(
         else:
             extracted = extract_answers(facts.root, target.fields)
             answers, geopoint = extracted.data, extracted.geopoint
+            areas = declared_areas(target.area_fields, answers)
             expected = _expected_files(extracted.files, target)
         stored = await _store_files(res, received, expected)
     finally:
@@ -126,7 +129,7 @@ async def ingest_submission(
         blobs = [NewBlob(s.sha256, s.size, s.content_type, s.key) for s in stored.values()]
         blob_ids = await upsert_blobs(conn, blobs)
         files = {name: blob_ids[s.sha256] for name, s in stored.items()}
-        result = await _record(conn, version, target, expected, files, geopoint)
+        result = await _record(conn, version, target, expected, files, _Place(geopoint, areas))
         fault_point("submission.before_commit")
     return result
 
@@ -212,13 +215,20 @@ async def _content_type(res: Resources, file: ReceivedFile, must_be_image: bool)
     return content_type
 
 
+class _Place(msgspec.Struct, frozen=True):
+    """Where the household is: its main geopoint and the areas its answers declare."""
+
+    geopoint: tuple[float, float, float | None, float | None] | None
+    areas: DeclaredAreas
+
+
 async def _record(
     conn: Connection,
     version: queries.NewVersion,
     target: SubmissionTarget,
     expected: _Expected,
     files: dict[str, int],
-    geopoint: tuple[float, float, float | None, float | None] | None,
+    place: _Place,
 ) -> IngestResult:
     edit_of = None
     if version.deprecated_id is not None and version.deprecated_id != version.instance_id:
@@ -247,8 +257,8 @@ async def _record(
                 submitter_user_id=version.submitter_user_id,
                 submitter_app_user_id=version.submitter_app_user_id,
                 device_id=version.device_id,
-                geopoint=geopoint,
-                area_codes=[],
+                geopoint=place.geopoint,
+                areas=place.areas,
             ),
             expected=len(expected.names),
             present=present,
@@ -257,7 +267,7 @@ async def _record(
             conn, form_id=version.form_id, submission_id=submission_id, kind="created", version_id=version_id
         )
         return IngestResult("created", submission_id, version.instance_id, len(expected.names), present)
-    return await _edit(conn, version, version_id, submission_id, edit_of, expected, files, geopoint)
+    return await _edit(conn, version, version_id, submission_id, edit_of, expected, files, place)
 
 
 async def _edit(
@@ -268,7 +278,7 @@ async def _edit(
     edit_of: queries.ExistingVersion,
     expected: _Expected,
     files: dict[str, int],
-    geopoint: tuple[float, float, float | None, float | None] | None,
+    place: _Place,
 ) -> IngestResult:
     current = await queries.lock_submission(conn, submission_id)
     if current != edit_of.id:
@@ -284,8 +294,8 @@ async def _edit(
         new_version_id=version_id,
         form_version_id=version.form_version_id,
         instance_name=version.instance_name,
-        geopoint=geopoint,
-        area_codes=[],
+        geopoint=place.geopoint,
+        areas=place.areas,
     )
     expected_count, present, _ = await queries.refresh_counts(conn, submission_id)
     await record_change(

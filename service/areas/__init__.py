@@ -1,0 +1,1 @@
+"""Areas: the province's districts, communes and villages (GSO codes), where each household is, and reach by area."""
