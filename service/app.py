@@ -12,12 +12,14 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from service import health
 from service.appusers import routes as app_user_routes
 from service.areas import routes as area_routes
+from service.audits import routes as audit_routes
 from service.auth import routes as auth_routes
 from service.forms import routes as forms_routes
 from service.http import ApiRequest, dependencies, handle_exception, header_auth, token_auth
 from service.openrosa import routes as openrosa_routes
 from service.projects import routes as project_routes
 from service.resources import open_resources
+from service.review import routes as review_routes
 from service.submissions import routes as submission_routes
 
 if TYPE_CHECKING:
@@ -37,6 +39,8 @@ PROJECT_SCOPED = [
     submission_routes.router,
     openrosa_routes.router,
     area_routes.form_areas_router,
+    review_routes.review_router,
+    review_routes.reasons_router,
 ]
 
 
@@ -53,6 +57,7 @@ def create_app(settings: Settings) -> Litestar:
             auth_routes.router,
             project_routes.router,
             area_routes.areas_router,
+            audit_routes.router,
             Router(path="/v1", route_handlers=PROJECT_SCOPED, dependencies=header_auth()),
             Router(path="/v1/key/{token:str}", route_handlers=PROJECT_SCOPED, dependencies=token_auth()),
         ],

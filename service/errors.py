@@ -100,6 +100,14 @@ class Problem(Exception):
         )
 
     @classmethod
+    def expected_deprecation(cls) -> Problem:
+        return cls(
+            400.19,
+            "This PUT endpoint expects a deprecatedID metadata tag pointing at the current version instanceID. "
+            "I cannot find that tag in your request.",
+        )
+
+    @classmethod
     def password_too_short(cls, minimum: int) -> Problem:
         return cls(400.21, f"The password must be at least {minimum} characters long.")
 

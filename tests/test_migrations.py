@@ -117,3 +117,31 @@ def test_file_names_and_numbering_are_checked(tmp_path: Path) -> None:
     (tmp_path / "2_bad-name.sql").write_text("select 1")
     with pytest.raises(MigrationError, match="NNNN_lowercase_name"):
         load_migrations(tmp_path)
+
+
+async def test_0007_moves_app_users_into_one_actor_id_space_with_their_references(empty_db: str) -> None:
+    """Data written before 0007 (user 1 and app user 1 both exist) keeps every link after the renumbering."""
+    migrations = load_migrations(default_migrations_dir())
+    before = [m for m in migrations if m.version < 7]
+    conn = await asyncpg.connect(empty_db)
+    try:
+        await migrate(conn, before)
+        await conn.execute(
+            """insert into users (email) values ('a@example.org'), ('b@example.org');
+            insert into projects (name) values ('P');
+            insert into app_users (project_id, display_name, token_hash, token_issued_at)
+                values (1, 'Phone', decode(repeat('ab', 32), 'hex'), now());
+            insert into forms (project_id, xml_form_id) values (1, 'f');
+            insert into form_app_users (form_id, app_user_id) values (1, 1);"""
+        )
+        await migrate(conn, migrations)
+        assert await conn.fetchval("select id from app_users") == 3
+        assert await conn.fetchval("select app_user_id from form_app_users") == 3
+        user = await conn.fetchval("insert into users (email) values ('c@example.org') returning id")
+        app_user = await conn.fetchval(
+            "insert into app_users (project_id, display_name, token_hash, token_issued_at) "
+            "values (1, 'Phone 2', decode(repeat('cd', 32), 'hex'), now()) returning id"
+        )
+        assert (user, app_user) == (4, 5)
+    finally:
+        await conn.close()

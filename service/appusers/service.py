@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from service.audit import record_audit
+from service.audits import record_audit
 from service.auth.models import Actor
 from service.auth.tokens import hash_token, looks_like_token, new_token, tokens_match
 from service.errors import Problem

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from service.audit import record_audit
+from service.audits import record_audit
 from service.auth.access import require_admin
 from service.errors import Problem
 from service.forms import reading as form_reading

@@ -67,6 +67,8 @@ VERBS_BY_ROLE: dict[str, frozenset[str]] = {
     "supervisor": frozenset(
         {"project.read", "form.list", "form.read", "submission.list", "submission.read", "submission.review"}
     ),
+    # Reads the households of its areas (and comments on them); decides nothing.
+    "viewer": frozenset({"project.read", "form.list", "form.read", "submission.list", "submission.read"}),
     "enumerator": frozenset({"project.read", "form.list", "form.read", "submission.create"}),
 }
 # App users (Collect devices) see and fill only the open forms they are assigned to.
@@ -89,6 +91,11 @@ class Scope(msgspec.Struct, frozen=True):
 
     project_id: int
     areas: tuple[str, ...] | None
+
+    @classmethod
+    def whole(cls, project_id: int) -> Scope:
+        """Every household of a project (admins; and the one household a caller just sent, shown back to it)."""
+        return cls(project_id=project_id, areas=None)
 
     @property
     def area_filter(self) -> list[str] | None:

@@ -24,8 +24,8 @@ __all__ = [
     "UserUpdateIn",
 ]
 
-Role = Literal["manager", "supervisor", "enumerator"]
-ROLES: tuple[Role, ...] = ("manager", "supervisor", "enumerator")
+Role = Literal["manager", "supervisor", "viewer", "enumerator"]
+ROLES: tuple[Role, ...] = ("manager", "supervisor", "viewer", "enumerator")
 
 
 class Actor(msgspec.Struct, frozen=True):

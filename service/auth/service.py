@@ -12,7 +12,7 @@ import logging
 import secrets
 from typing import TYPE_CHECKING
 
-from service.audit import record_audit
+from service.audits import record_audit
 from service.errors import Problem
 
 from . import queries, throttle

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from service.audit import record_audit
+from service.audits import record_audit
 from service.errors import Problem
 from service.media.blobs import claim_new_blobs, ensure_blob, removed_if_refused, store_stream
 

@@ -104,6 +104,9 @@ class FormOut(Output, kw_only=True):
     created_at: datetime
     updated_at: datetime | None
     warnings: list[FormProblem] = msgspec.field(default_factory=list)
+    # Central answers a draft upload and a publish with {"success": true}, and pyODK reads it; we answer the form,
+    # with that flag too.
+    success: bool | msgspec.UnsetType = msgspec.UNSET
 
     @classmethod
     def of(cls, form: FormRow, version: VersionRow, *, warnings: list[FormProblem] | None = None) -> FormOut:

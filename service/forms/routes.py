@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
@@ -166,7 +167,7 @@ async def create_draft(
 ) -> FormOut:
     ensure_room(resources.store, resources.settings, declared_length(request))
     data = await read_body(request, resources.settings.max_form_upload_bytes)
-    return await service.create_draft(
+    created = await service.create_draft(
         resources,
         access,
         xml_form_id,
@@ -174,6 +175,7 @@ async def create_draft(
         content_type=request.headers.get("content-type"),
         ignore_warnings=ignore_warnings,
     )
+    return msgspec.structs.replace(created, success=True)
 
 
 @get("/{xml_form_id:str}/draft")
@@ -205,7 +207,8 @@ async def publish_draft(
     xml_form_id: FromPath[str],
     version: FromQuery[str | None] = None,
 ) -> FormOut:
-    return await service.publish_draft(resources, access, xml_form_id, new_version=version)
+    published = await service.publish_draft(resources, access, xml_form_id, new_version=version)
+    return msgspec.structs.replace(published, success=True)
 
 
 @get("/{xml_form_id:str}/draft/attachments")

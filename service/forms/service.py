@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from service.audit import record_audit
+from service.audits import record_audit
 from service.errors import Problem
 from service.media.blobs import (
     StoredContent,

@@ -20,6 +20,7 @@ __all__ = [
     "lock_first_start",
     "project_with_roles",
     "soft_delete_project",
+    "unknown_areas",
     "update_project",
     "upsert_assignment",
 ]
@@ -113,6 +114,16 @@ async def upsert_assignment(
         area_codes,
     )
     return status.endswith(" 1")
+
+
+async def unknown_areas(conn: Connection, codes: list[str]) -> list[str]:
+    """Those of `codes` the areas table lacks — none while no areas are loaded (scope works on codes alone)."""
+    unknown: list[str] = await conn.fetchval(
+        """select coalesce(array_agg(c order by c), '{}') from unnest($1::text[]) c
+        where exists (select 1 from areas) and not exists (select 1 from areas a where a.code = c)""",
+        codes,
+    )
+    return unknown
 
 
 async def delete_assignment(conn: Connection, *, project_id: int, user_id: int, role: str) -> bool:

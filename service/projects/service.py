@@ -5,9 +5,10 @@ Functions that act on one project take the caller's `Access` to it (resolved onc
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
-from service.audit import record_audit
+from service.audits import record_audit
 from service.auth.access import ALL_VERBS, access_for, require_admin
 from service.errors import Problem
 
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
     from service.auth.access import Access
     from service.auth.models import Actor, Role
     from service.resources import Resources
+
+# A GSO code (district 474, commune 19750) or a village key as forms give them (19750-01).
+_AREA_CODE = re.compile(r"[0-9][0-9A-Za-z_-]{0,39}")
 
 __all__ = [
     "assign_role",
@@ -114,11 +118,13 @@ async def assign_role(
     res: Resources, access: Access, *, user_id: int, role: Role, area_codes: list[str] | None
 ) -> None:
     access.require("assignment.manage")
-    if area_codes is not None and not all(code.isdigit() and len(code) <= 10 for code in area_codes):
-        raise Problem.unexpected_value("areaCodes", "area codes are GSO district or commune codes (digits)")
+    if area_codes is not None and not all(_AREA_CODE.fullmatch(code) for code in area_codes):
+        raise Problem.unexpected_value("areaCodes", "area codes are GSO codes of districts, communes or villages")
     if role == "manager" and not access.actor.is_admin:
         raise Problem.insufficient_rights()
     async with res.pool.acquire() as conn, conn.transaction():
+        if area_codes and (unknown := await queries.unknown_areas(conn, area_codes)):
+            raise Problem.unexpected_value("areaCodes", f"no such area: {', '.join(unknown)} (see GET /v1/areas)")
         if not await queries.upsert_assignment(
             conn, project_id=access.project_id, user_id=user_id, role=role, area_codes=area_codes
         ):

@@ -61,6 +61,7 @@ class NewSubmission(msgspec.Struct, frozen=True):
     submitter_user_id: int | None
     submitter_app_user_id: int | None
     device_id: str | None
+    user_agent: str | None
     geopoint: Geopoint | None
     areas: DeclaredAreas
 
@@ -127,10 +128,11 @@ async def insert_submission(conn: Connection, submission: NewSubmission, *, expe
         """insert into submissions
             (id, form_id, instance_id, current_version_id, form_version_id, encrypted, instance_name,
              submitter_user_id, submitter_app_user_id, device_id, latitude, longitude, altitude, accuracy,
-             attachments_expected, attachments_present, district_code, commune_code, village_code, area_codes)
+             attachments_expected, attachments_present, district_code, commune_code, village_code, area_codes,
+             user_agent)
         overriding system value
         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-                household_area_codes($17, $18, $19))""",
+                household_area_codes($17, $18, $19), $20)""",
         submission.id,
         submission.form_id,
         submission.instance_id,
@@ -150,6 +152,7 @@ async def insert_submission(conn: Connection, submission: NewSubmission, *, expe
         submission.areas.district,
         submission.areas.commune,
         submission.areas.village,
+        submission.user_agent,
     )
 
 

@@ -1,4 +1,5 @@
-"""Structs of the submissions capability as the API shows them (close to ODK Central's JSON)."""
+"""Structs of the submissions capability as the API shows them: ODK Central's Submission, SubmissionVersion and
+attachment JSON (docs/api.yaml in central-backend), with a few fields of ours added (never renamed or removed)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import msgspec
 from service.structs import Output
 
 if TYPE_CHECKING:
-    from .queries import SubmissionRow, SubmissionVersionRow
+    from .queries import SubmissionRow, SubmissionVersionRow, SubmitterRow
 
-__all__ = ["AttachmentOut", "GeopointOut", "SubmissionOut", "VersionOut"]
+__all__ = ["AreaCodesOut", "AttachmentOut", "GeopointOut", "SubmissionOut", "SubmitterOut", "VersionOut"]
 
 
 class GeopointOut(Output, kw_only=True):
@@ -22,25 +23,80 @@ class GeopointOut(Output, kw_only=True):
     accuracy: float | None
 
 
-class SubmissionOut(Output, kw_only=True):
+class AreaCodesOut(Output, kw_only=True):
+    district: str | None
+    commune: str | None
+    village: str | None
+
+
+class SubmitterOut(Output, kw_only=True):
+    """Central's actor, as `X-Extended-Metadata: true` shows the submitter (an app user is a `field_key`)."""
+
+    id: int
+    type: str
+    display_name: str
+    created_at: datetime
+    updated_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+    @classmethod
+    def of(cls, row: SubmitterRow) -> SubmitterOut:
+        return cls(id=row.id, type=row.type, display_name=row.display_name, created_at=row.created_at)
+
+
+class VersionOut(Output, kw_only=True):
+    """Central's SubmissionVersion (one per edit, the newest current), plus the deprecatedID it replaced."""
+
     instance_id: str
-    current_instance_id: str
     instance_name: str | None
+    submitter_id: int | None
+    device_id: str | None
+    user_agent: str | None
+    created_at: datetime
+    current: bool
+    form_version: str | None = None
+    deprecated_id: str | None = None
+
+    @classmethod
+    def of(cls, row: SubmissionVersionRow) -> VersionOut:
+        return cls(
+            instance_id=row.instance_id,
+            instance_name=row.instance_name,
+            submitter_id=row.submitter_id,
+            device_id=row.device_id,
+            user_agent=row.user_agent,
+            created_at=row.received_at,
+            current=row.is_current,
+            form_version=row.form_version,
+            deprecated_id=row.deprecated_id,
+        )
+
+
+class SubmissionOut(Output, kw_only=True):
+    # Central's fields
+    instance_id: str
+    submitter_id: int | None
+    device_id: str | None
+    user_agent: str | None
     review_state: str | None
+    created_at: datetime
+    updated_at: datetime | None
+    deleted_at: datetime | None = None
+    current_version: VersionOut
+    submitter: SubmitterOut | msgspec.UnsetType = msgspec.UNSET  # only with X-Extended-Metadata: true
+    # Ours
+    instance_name: str | None
+    form_version: str
     # Encrypted submissions are stored as received; the server cannot read or check their content.
     encrypted: bool
-    submitter_id: int | None
-    app_user_id: int | None
-    device_id: str | None
-    form_version: str
     attachments_expected: int
     attachments_present: int
     geopoint: GeopointOut | None
-    created_at: datetime
-    updated_at: datetime | None
+    areas: AreaCodesOut
+    reviewed_at: datetime | None
 
     @classmethod
-    def of(cls, row: SubmissionRow) -> SubmissionOut:
+    def of(cls, row: SubmissionRow, *, extended: bool = False) -> SubmissionOut:
         point = None
         if row.latitude is not None and row.longitude is not None:
             point = GeopointOut(
@@ -48,39 +104,30 @@ class SubmissionOut(Output, kw_only=True):
             )
         return cls(
             instance_id=row.instance_id,
-            current_instance_id=row.current_instance_id,
-            instance_name=row.instance_name,
-            review_state=row.review_state,
-            encrypted=row.encrypted,
-            submitter_id=row.submitter_user_id,
-            app_user_id=row.submitter_app_user_id,
+            submitter_id=row.submitter_id,
             device_id=row.device_id,
+            user_agent=row.user_agent,
+            review_state=row.review_state,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            current_version=VersionOut(
+                instance_id=row.current_instance_id,
+                instance_name=row.instance_name,
+                submitter_id=row.current_submitter_id,
+                device_id=row.current_device_id,
+                user_agent=row.current_user_agent,
+                created_at=row.current_created_at,
+                current=True,
+            ),
+            submitter=SubmitterOut.of(row.submitter) if extended and row.submitter else msgspec.UNSET,
+            instance_name=row.instance_name,
             form_version=row.form_version,
+            encrypted=row.encrypted,
             attachments_expected=row.attachments_expected,
             attachments_present=row.attachments_present,
             geopoint=point,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
-
-
-class VersionOut(Output, kw_only=True):
-    instance_id: str
-    deprecated_id: str | None
-    instance_name: str | None
-    current: bool
-    device_id: str | None
-    received_at: datetime
-
-    @classmethod
-    def of(cls, row: SubmissionVersionRow) -> VersionOut:
-        return cls(
-            instance_id=row.instance_id,
-            deprecated_id=row.deprecated_id,
-            instance_name=row.instance_name,
-            current=row.is_current,
-            device_id=row.device_id,
-            received_at=row.received_at,
+            areas=AreaCodesOut(district=row.district_code, commune=row.commune_code, village=row.village_code),
+            reviewed_at=row.reviewed_at,
         )
 
 

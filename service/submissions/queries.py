@@ -23,6 +23,7 @@ __all__ = [
     "AttachmentRow",
     "SubmissionRow",
     "SubmissionVersionRow",
+    "SubmitterRow",
     "attachment_rows",
     "current_xml",
     "get_submission",
@@ -34,27 +35,47 @@ __all__ = [
 IN_SCOPE = "($1::text[] is null or s.area_codes && $1::text[])"
 
 
+class SubmitterRow(msgspec.Struct, frozen=True):
+    """The actor who sent a household: a web user, or an app user (Central's `field_key`)."""
+
+    id: int
+    type: str
+    display_name: str
+    created_at: datetime
+
+
 class SubmissionRow(msgspec.Struct, frozen=True):
     id: int
     instance_id: str
-    current_instance_id: str
     current_version_id: int
     instance_name: str | None
     review_state: str | None
     encrypted: bool
-    submitter_user_id: int | None
-    submitter_app_user_id: int | None
+    submitter_id: int | None
     device_id: str | None
+    user_agent: str | None
     latitude: float | None
     longitude: float | None
     altitude: float | None
     accuracy: float | None
     attachments_expected: int
     attachments_present: int
+    district_code: str | None
+    commune_code: str | None
+    village_code: str | None
     area_codes: list[str]
     form_version: str
     created_at: datetime
-    updated_at: datetime
+    # Central's updatedAt: null until something changed after the household arrived.
+    updated_at: datetime | None
+    reviewed_at: datetime | None
+    # Its current version (after edits, the newest).
+    current_instance_id: str
+    current_submitter_id: int | None
+    current_device_id: str | None
+    current_user_agent: str | None
+    current_created_at: datetime
+    submitter: SubmitterRow | None
 
 
 class SubmissionVersionRow(msgspec.Struct, frozen=True):
@@ -62,7 +83,10 @@ class SubmissionVersionRow(msgspec.Struct, frozen=True):
     deprecated_id: str | None
     instance_name: str | None
     is_current: bool
+    submitter_id: int | None
     device_id: str | None
+    user_agent: str | None
+    form_version: str
     received_at: datetime
 
 
@@ -75,13 +99,23 @@ class AttachmentRow(msgspec.Struct, frozen=True):
     sha256: str | None
 
 
-_SUBMISSION = """select s.id, s.instance_id, v.instance_id as current_instance_id, s.current_version_id,
-    s.instance_name, s.review_state, s.encrypted, s.submitter_user_id, s.submitter_app_user_id, s.device_id,
-    s.latitude, s.longitude, s.altitude, s.accuracy, s.attachments_expected, s.attachments_present, s.area_codes,
-    fv.version as form_version, s.created_at, s.updated_at
+_SUBMISSION = """select s.id, s.instance_id, s.current_version_id, s.instance_name, s.review_state, s.encrypted,
+    coalesce(s.submitter_user_id, s.submitter_app_user_id) as submitter_id, s.device_id, s.user_agent,
+    s.latitude, s.longitude, s.altitude, s.accuracy, s.attachments_expected, s.attachments_present,
+    s.district_code, s.commune_code, s.village_code, s.area_codes, fv.version as form_version, s.created_at,
+    nullif(s.updated_at, s.created_at) as updated_at, s.reviewed_at,
+    v.instance_id as current_instance_id,
+    coalesce(v.submitter_user_id, v.submitter_app_user_id) as current_submitter_id,
+    v.device_id as current_device_id, v.user_agent as current_user_agent, v.received_at as current_created_at,
+    case when u.id is not null then json_build_object('id', u.id, 'type', 'user',
+             'display_name', coalesce(nullif(u.display_name, ''), u.email), 'created_at', u.created_at)
+         when a.id is not null then json_build_object('id', a.id, 'type', 'field_key',
+             'display_name', a.display_name, 'created_at', a.created_at) end as submitter
     from submissions s
     join submission_versions v on v.id = s.current_version_id
-    join form_versions fv on fv.id = s.form_version_id"""
+    join form_versions fv on fv.id = s.form_version_id
+    left join users u on u.id = s.submitter_user_id
+    left join app_users a on a.id = s.submitter_app_user_id"""
 
 
 async def list_submissions(
@@ -126,8 +160,12 @@ async def current_xml(conn: Connection, scope: Scope, submission_id: int) -> str
 
 async def list_versions(conn: Connection, scope: Scope, submission_id: int) -> list[SubmissionVersionRow]:
     rows = await conn.fetch(
-        f"""select v.instance_id, v.deprecated_id, v.instance_name, v.is_current, v.device_id, v.received_at
-        from submission_versions v join submissions s on s.id = v.submission_id
+        f"""select v.instance_id, v.deprecated_id, v.instance_name, v.is_current,
+               coalesce(v.submitter_user_id, v.submitter_app_user_id) as submitter_id, v.device_id, v.user_agent,
+               fv.version as form_version, v.received_at
+        from submission_versions v
+        join submissions s on s.id = v.submission_id
+        join form_versions fv on fv.id = v.form_version_id
         where v.submission_id = $2 and {IN_SCOPE}
         order by v.id desc""",
         scope.area_filter,

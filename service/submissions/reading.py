@@ -70,7 +70,9 @@ def _parse_cursor(cursor: str) -> tuple[datetime, int]:
     return parsed.created_at, parsed.id
 
 
-async def list_submissions(res: Resources, access: Access, xml_form_id: str, *, limit: int, cursor: str | None) -> Page:
+async def list_submissions(
+    res: Resources, access: Access, xml_form_id: str, *, limit: int, cursor: str | None, extended: bool = False
+) -> Page:
     if not 1 <= limit <= MAX_PAGE:
         raise Problem.unexpected_value("limit", f"limit is 1 to {MAX_PAGE}")
     before = _parse_cursor(cursor) if cursor else None
@@ -80,7 +82,8 @@ async def list_submissions(res: Resources, access: Access, xml_form_id: str, *, 
         rows = await queries.list_submissions(conn, scope, form.id, limit=limit + 1, before=before)
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(items=[SubmissionOut.of(row) for row in rows], next_cursor=_cursor_of(rows[-1]) if more else None)
+    items = [SubmissionOut.of(row, extended=extended) for row in rows]
+    return Page(items=items, next_cursor=_cursor_of(rows[-1]) if more else None)
 
 
 async def _submission(
@@ -94,10 +97,12 @@ async def _submission(
     return scope, row
 
 
-async def get_submission(res: Resources, access: Access, xml_form_id: str, instance_id: str) -> SubmissionOut:
+async def get_submission(
+    res: Resources, access: Access, xml_form_id: str, instance_id: str, *, extended: bool = False
+) -> SubmissionOut:
     async with res.pool.acquire() as conn:
         _, row = await _submission(conn, access, xml_form_id, instance_id)
-    return SubmissionOut.of(row)
+    return SubmissionOut.of(row, extended=extended)
 
 
 async def submission_xml(res: Resources, access: Access, xml_form_id: str, instance_id: str) -> str:

@@ -257,6 +257,7 @@ async def _record(
                 submitter_user_id=version.submitter_user_id,
                 submitter_app_user_id=version.submitter_app_user_id,
                 device_id=version.device_id,
+                user_agent=version.user_agent,
                 geopoint=place.geopoint,
                 areas=place.areas,
             ),

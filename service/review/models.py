@@ -1,0 +1,149 @@
+"""Structs of the review capability."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+from service.structs import Input, Output
+
+__all__ = [
+    "DECIDABLE",
+    "REVIEW_STATES",
+    "BulkIn",
+    "BulkOut",
+    "CommentIn",
+    "CommentOut",
+    "CommentRow",
+    "Decision",
+    "DiffOut",
+    "QueueFilter",
+    "QueueItemOut",
+    "QueueOut",
+    "ReasonOut",
+    "ReasonRow",
+    "ReviewIn",
+    "ReviewState",
+    "UndoOut",
+]
+
+ReviewState = Literal["hasIssues", "edited", "approved", "rejected"]
+REVIEW_STATES: tuple[ReviewState, ...] = ("hasIssues", "edited", "approved", "rejected")
+# What a reviewer may set; `edited` is the server's (a new version arrived), as in Central.
+Decision = Literal["hasIssues", "approved", "rejected"]
+DECIDABLE: frozenset[str] = frozenset({"hasIssues", "approved", "rejected"})
+
+
+class ReviewIn(Input, kw_only=True):
+    """Central's PATCH body, plus why: a reason code from the project's list and free text."""
+
+    review_state: str | None
+    reason: str | None = None
+    note: str | None = None
+
+
+class ReasonRow(msgspec.Struct, frozen=True):
+    code: str
+    label: str
+    label_en: str
+    applies_to: list[str]
+
+
+class ReasonOut(Output, kw_only=True):
+    code: str
+    label: str
+    label_en: str
+    applies_to: list[str]
+
+
+class CommentIn(Input, kw_only=True):
+    body: str
+
+
+class CommentRow(msgspec.Struct, frozen=True):
+    body: str
+    actor_id: int
+    actor_name: str
+    created_at: datetime
+
+
+class CommentOut(Output, kw_only=True):
+    """Central's comment (body, actorId, createdAt), with the author's name for people reading it."""
+
+    body: str
+    actor_id: int
+    actor_name: str
+    created_at: datetime
+
+
+class DiffOut(Output, kw_only=True):
+    """One changed answer between a version and the one before it (Central's …/diffs entry)."""
+
+    new: Any
+    old: Any
+    path: list[str | int]
+
+
+class QueueFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Which households a queue page or a bulk action covers (always within the caller's scope)."""
+
+    xml_form_id: str
+    states: list[str] | None = None  # "received" stands for no decision yet
+    area: str | None = None
+    submitter_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    # Answer equal to a value: field path (/data/g_loc/commune) → value.
+    answers: dict[str, str] = {}
+
+
+class QueueItemOut(Output, kw_only=True):
+    instance_id: str
+    instance_name: str | None
+    review_state: ReviewState | None
+    submitter_id: int | None
+    submitter_name: str | None
+    district_code: str | None
+    commune_code: str | None
+    village_code: str | None
+    attachments_expected: int
+    attachments_present: int
+    latitude: float | None
+    longitude: float | None
+    accuracy: float | None
+    created_at: datetime
+    reviewed_at: datetime | None
+
+
+class QueueOut(Output, kw_only=True):
+    items: list[QueueItemOut]
+    # Households per state across the whole filtered queue (not only this page); "received": no decision yet.
+    counts: dict[str, int]
+    next_cursor: str | None
+
+
+class BulkIn(Input, kw_only=True):
+    review_state: str
+    reason: str | None = None
+    note: str | None = None
+    # The households: listed by instanceID, or everything the filter selects (up to `limit`).
+    instance_ids: list[str] | None = None
+    state: list[str] | None = None
+    area: str | None = None
+    submitter_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 1000
+
+
+class BulkOut(Output, kw_only=True):
+    batch_id: str
+    changed: int
+
+
+class UndoOut(Output, kw_only=True):
+    restored: int
+    # Households decided on again since the batch keep that later decision.
+    kept: int
