@@ -8,18 +8,26 @@ The ingest write path has its own statements (ingest_queries.py); they never ret
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from service.db.rows import many, optional
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from service.auth.access import Scope
     from service.db.pool import Connection
 
 __all__ = [
     "IN_SCOPE",
+    "HOUSEHOLD_FILTER",
+    "ExportRow",
+    "HouseholdFilter",
+    "count_households",
+    "household_filter_args",
+    "iterate_households",
     "AttachmentRow",
     "SubmissionRow",
     "SubmissionVersionRow",
@@ -116,6 +124,118 @@ _SUBMISSION = """select s.id, s.instance_id, s.current_version_id, s.instance_na
     join form_versions fv on fv.id = s.form_version_id
     left join users u on u.id = s.submitter_user_id
     left join app_users a on a.id = s.submitter_app_user_id"""
+
+
+class HouseholdFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Which households an export, a feed or an OData page covers, always within the reader's scope."""
+
+    states: list[str] | None = None  # "received": no decision yet
+    area: str | None = None  # any area code (district, commune, village)
+    since: datetime | None = None  # received at or after
+    until: datetime | None = None  # received before
+    form_version: str | None = None
+    instance_ids: list[str] | None = None
+
+
+# $1 scope, $2 form, then the filter ($3 to $8); fragments that add conditions number their parameters from $9.
+HOUSEHOLD_FILTER = f"""s.form_id = $2 and s.deleted_at is null and {IN_SCOPE}
+    and ($3::text[] is null or coalesce(s.review_state, 'received') = any($3::text[]))
+    and ($4::text is null or s.area_codes @> array[$4::text])
+    and ($5::timestamptz is null or s.created_at >= $5::timestamptz)
+    and ($6::timestamptz is null or s.created_at < $6::timestamptz)
+    and ($7::text is null or fv.version = $7::text)
+    and ($8::text[] is null or s.instance_id = any($8::text[]))"""
+
+
+def household_filter_args(scope: Scope, form_id: int, households: HouseholdFilter) -> list[object]:
+    return [
+        scope.area_filter,
+        form_id,
+        households.states,
+        households.area,
+        households.since,
+        households.until,
+        households.form_version,
+        households.instance_ids,
+    ]
+
+
+class ExportRow(msgspec.Struct, frozen=True):
+    """A household with its current answers, as exports and OData show it."""
+
+    id: int
+    instance_id: str
+    current_instance_id: str
+    instance_name: str | None
+    submitter_id: int | None
+    submitter_name: str | None
+    device_id: str | None
+    review_state: str | None
+    form_version: str
+    encrypted: bool
+    created_at: datetime
+    updated_at: datetime | None
+    reviewed_at: datetime | None
+    attachments_present: int
+    attachments_expected: int
+    edits: int
+    district_code: str | None
+    commune_code: str | None
+    village_code: str | None
+    latitude: float | None
+    longitude: float | None
+    altitude: float | None
+    accuracy: float | None
+    answers: dict[str, Any] | None
+
+
+_EXPORT = """select s.id, s.instance_id, v.instance_id as current_instance_id, s.instance_name,
+    coalesce(s.submitter_user_id, s.submitter_app_user_id) as submitter_id,
+    coalesce(nullif(u.display_name, ''), u.email, a.display_name) as submitter_name,
+    s.device_id, s.review_state, fv.version as form_version, s.encrypted, s.created_at,
+    nullif(s.updated_at, s.created_at) as updated_at, s.reviewed_at, s.attachments_present, s.attachments_expected,
+    (select count(*) - 1 from submission_versions e where e.submission_id = s.id)::int as edits,
+    s.district_code, s.commune_code, s.village_code, s.latitude, s.longitude, s.altitude, s.accuracy, v.answers
+    from submissions s
+    join submission_versions v on v.id = s.current_version_id
+    join form_versions fv on fv.id = s.form_version_id
+    left join users u on u.id = s.submitter_user_id
+    left join app_users a on a.id = s.submitter_app_user_id"""
+
+
+async def iterate_households(
+    conn: Connection,
+    scope: Scope,
+    form_id: int,
+    households: HouseholdFilter,
+    *,
+    newest_first: bool = True,
+    after: tuple[datetime, int] | None = None,
+    limit: int | None = None,
+    prefetch: int = 500,
+) -> AsyncIterator[ExportRow]:
+    """Households one by one from a server-side cursor (call inside a transaction): memory stays flat however
+    many there are. Ordered by (created_at, id), newest first unless told otherwise; `after` continues from a
+    row of a previous page (exclusive), in the same direction."""
+    created_at, last_id = after if after else (None, None)
+    direction, compare = ("desc", "<") if newest_first else ("asc", ">")
+    query = f"""{_EXPORT}
+        where {HOUSEHOLD_FILTER}
+          and ($9::timestamptz is null or (s.created_at, s.id) {compare} ($9::timestamptz, $10::bigint))
+        order by s.created_at {direction}, s.id {direction}
+        limit $11"""
+    args = [*household_filter_args(scope, form_id, households), created_at, last_id, limit]
+    async for record in conn.cursor(query, *args, prefetch=prefetch):
+        yield msgspec.convert(record, ExportRow)
+
+
+async def count_households(conn: Connection, scope: Scope, form_id: int, households: HouseholdFilter) -> int:
+    count: int = await conn.fetchval(
+        f"""select count(*) from submissions s join form_versions fv on fv.id = s.form_version_id
+        where {HOUSEHOLD_FILTER}""",
+        *household_filter_args(scope, form_id, households),
+    )
+    return count
 
 
 async def list_submissions(
