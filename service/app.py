@@ -14,6 +14,7 @@ from service.appusers import routes as app_user_routes
 from service.areas import routes as area_routes
 from service.audits import routes as audit_routes
 from service.auth import routes as auth_routes
+from service.exports import routes as export_routes
 from service.forms import routes as forms_routes
 from service.http import ApiRequest, dependencies, handle_exception, header_auth, token_auth
 from service.openrosa import routes as openrosa_routes
@@ -41,6 +42,7 @@ PROJECT_SCOPED = [
     area_routes.form_areas_router,
     review_routes.review_router,
     review_routes.reasons_router,
+    export_routes.router,
 ]
 
 

@@ -18,10 +18,10 @@ from service.auth.access import require_admin
 from service.errors import Problem
 from service.forms import reading as form_reading
 from service.forms.access import authorized_form, select_version
+from service.forms.choices import choice_source, csv_choices, instance_choices
 from service.forms.collect import schema_for_version
 
 from . import queries
-from .choices import choice_source, csv_choices, instance_choices
 from .fields import answer_path, area_fields_for
 from .models import AREA_LEVELS, AreaFields, AreaOut, LoadedAreas, NewArea
 
@@ -29,11 +29,10 @@ if TYPE_CHECKING:
     from service.auth.access import Access
     from service.auth.models import Actor
     from service.db.pool import Connection
+    from service.forms.choices import Choice
     from service.forms.models import FormRow
     from service.forms.schema import FormField, FormSchema
     from service.resources import Resources
-
-    from .choices import Choice
 
 __all__ = ["area_fields", "import_areas_csv", "list_areas", "load_areas_from_form", "set_area_fields"]
 

@@ -64,11 +64,22 @@ VERBS_BY_ROLE: dict[str, frozenset[str]] = {
             "export.read",
         }
     ),
+    # Supervisors and viewers export their own areas' households too (district reports); managers the project's.
     "supervisor": frozenset(
-        {"project.read", "form.list", "form.read", "submission.list", "submission.read", "submission.review"}
+        {
+            "project.read",
+            "form.list",
+            "form.read",
+            "submission.list",
+            "submission.read",
+            "submission.review",
+            "export.read",
+        }
     ),
     # Reads the households of its areas (and comments on them); decides nothing.
-    "viewer": frozenset({"project.read", "form.list", "form.read", "submission.list", "submission.read"}),
+    "viewer": frozenset(
+        {"project.read", "form.list", "form.read", "submission.list", "submission.read", "export.read"}
+    ),
     "enumerator": frozenset({"project.read", "form.list", "form.read", "submission.create"}),
 }
 # App users (Collect devices) see and fill only the open forms they are assigned to.
