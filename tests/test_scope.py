@@ -62,12 +62,18 @@ def _sql_of(function: Any) -> str:
     )
 
 
+# A function that runs SQL (not one that only builds SQL text for another to run: their output is checked where it
+# is built, e.g. tests/exports/test_plan.py, and the function that runs it must take the Scope).
+_RUNS_SQL = re.compile(r"\bconn\.(?:fetch|fetchrow|fetchval|execute|executemany|cursor|copy_from_query)\(")
+
+
 def _household_reads() -> dict[str, Any]:
     return {
         name: function
         for name, function in _functions()
         if function.__module__ not in _WRITE_PATH
         and name not in _BULK_WRITES
+        and _RUNS_SQL.search(_source(function))
         and _READS_HOUSEHOLDS.search(_sql_of(function))
     }
 
