@@ -10,12 +10,13 @@ bind parameter.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from service.db.rows import many
-from service.submissions.queries import HOUSEHOLD_FILTER, household_filter_args
+from service.db.rows import many, optional
+from service.submissions.queries import HOUSEHOLD_FILTER, IN_SCOPE, household_filter_args
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Coroutine
@@ -27,7 +28,10 @@ if TYPE_CHECKING:
     from .plan import Column, Table
 
 __all__ = [
+    "ChangeRow",
     "MediaFile",
+    "changes_after",
+    "feed_horizon",
     "copy_table",
     "export_stamp",
     "geojson_features",
@@ -306,3 +310,54 @@ async def export_stamp(conn: Connection, form_id: int) -> int:
     """The form's latest change: an export is the same as long as this is (with the same request and scope)."""
     stamp: int = await conn.fetchval("select coalesce(max(id), 0) from submission_changes where form_id = $1", form_id)
     return stamp
+
+
+class ChangeRow(msgspec.Struct, frozen=True):
+    txid: str
+    id: int
+    submission_id: int
+    instance_id: str
+    kind: str
+    changed_at: datetime
+    actor_id: int | None
+    details: dict[str, Any] | None
+
+
+async def changes_after(
+    conn: Connection, scope: Scope, form_id: int, after: tuple[str, int] | None, limit: int
+) -> list[ChangeRow]:
+    """Changes in commit order after a cursor, up to the oldest transaction still running: a transaction that
+    commits late has a smaller txid than that horizon's, so it is never behind a cursor that moved on (0003)."""
+    txid, last_id = after if after else ("0", 0)
+    rows = await conn.fetch(
+        f"""select c.txid::text as txid, c.id, c.submission_id, s.instance_id, c.kind, c.changed_at,
+               c.actor_user_id as actor_id, c.details
+        from submission_changes c join submissions s on s.id = c.submission_id
+        where c.form_id = $2 and {IN_SCOPE}
+          and (c.txid, c.id) > ($3::text::xid8, $4::bigint)
+          and c.txid < pg_snapshot_xmin(pg_current_snapshot())
+        order by c.txid, c.id limit $5""",
+        scope.area_filter,
+        form_id,
+        txid,
+        last_id,
+        limit,
+    )
+    return many(rows, ChangeRow)
+
+
+class _Horizon(msgspec.Struct, frozen=True):
+    txid: str
+    id: int
+
+
+async def feed_horizon(conn: Connection, form_id: int) -> tuple[str, int] | None:
+    """The newest change a reader of the feed may see now (a cursor at it skips nothing before it)."""
+    row = await conn.fetchrow(
+        """select txid::text as txid, id from submission_changes
+        where form_id = $1 and txid < pg_snapshot_xmin(pg_current_snapshot())
+        order by txid desc, id desc limit 1""",
+        form_id,
+    )
+    horizon = optional(row, _Horizon)
+    return (horizon.txid, horizon.id) if horizon else None

@@ -13,7 +13,7 @@ from service.downloads import content_disposition
 from service.http import AccessDep, ApiPrefixDep, ResourcesDep
 from service.submissions.queries import HouseholdFilter
 
-from . import service
+from . import feed, service
 from .plan import ExportOptions
 
 __all__ = ["router"]
@@ -171,8 +171,20 @@ async def geojson(
     return await _export(request, resources, access, api_prefix, xml_form_id, "geojson", options, households)
 
 
+@get("/changes")
+async def changes(
+    resources: ResourcesDep,
+    access: AccessDep,
+    xml_form_id: FromPath[str],
+    since: Annotated[str | None, QueryParameter(name="since", required=False, max_length=100)] = None,
+    limit: Annotated[int, QueryParameter(name="limit", ge=1, le=feed.MAX_FEED_PAGE)] = 1000,
+) -> feed.FeedOut:
+    """Changes to the form's households in commit order after `since` (a cursor from an earlier answer)."""
+    return await feed.read_feed(resources, access, xml_form_id, since=since, limit=limit)
+
+
 router = Router(
     path="/projects/{project_id:int}/forms/{xml_form_id:str}",
-    route_handlers=[csv_zip, csv, spreadsheet, geojson],
+    route_handlers=[csv_zip, csv, spreadsheet, geojson, changes],
     tags=["exports"],
 )

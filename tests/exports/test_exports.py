@@ -254,3 +254,35 @@ async def test_xlsx_and_geojson(client: AsyncTestClient[Litestar], exports: Expo
     assert feature["geometry"] == {"type": "Point", "coordinates": [107.5909, 16.4637, 12.5]}
     assert feature["properties"]["communeCode"] == "19750"
     assert feature["properties"]["accuracy"] == 4.0
+
+
+async def test_the_change_feed_never_skips_a_late_commit(
+    client: AsyncTestClient[Litestar], resources: Resources, exports: Exports
+) -> None:
+    url = f"/v1/projects/{exports.project}/forms/exported/changes"
+    first = (await client.get(url, headers=exports.admin)).json()
+    assert [c["kind"] for c in first["changes"]] == ["created", "created"]
+    cursor = first["cursor"]
+    async with resources.pool.acquire() as conn:
+        [household] = await conn.fetch("select id, form_id from submissions order by id limit 1")
+    insert = "insert into submission_changes (form_id, submission_id, kind) values ($1, $2, 'comment')"
+    early, late = await resources.pool.acquire(), await resources.pool.acquire()
+    try:
+        early_tx = early.transaction()
+        await early_tx.start()
+        await early.execute(insert, household["form_id"], household["id"])  # takes the smaller txid ...
+        async with late.transaction():
+            await late.execute(insert, household["form_id"], household["id"])  # ... but commits first
+        meanwhile = (await client.get(f"{url}?since={cursor}", headers=exports.admin)).json()
+        assert meanwhile["changes"] == []  # the late commit waits behind the open transaction
+        assert meanwhile["cursor"] == cursor
+        await early_tx.commit()
+    finally:
+        await resources.pool.release(early)
+        await resources.pool.release(late)
+    after = (await client.get(f"{url}?since={cursor}", headers=exports.admin)).json()
+    assert [c["kind"] for c in after["changes"]] == ["comment", "comment"]
+    assert (await client.get(f"{url}?since={after['cursor']}", headers=exports.admin)).json()["changes"] == []
+    assert (await client.get(f"{url}?since=garbage", headers=exports.admin)).status_code == 400
+    ward = (await client.get(url, headers=exports.ward)).json()
+    assert len(ward["changes"]) == 3  # its commune's household: created, and the two comments
