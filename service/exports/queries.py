@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ChangeRow",
+    "DecisionRow",
+    "FileRow",
+    "household_decisions",
+    "household_files",
     "MediaFile",
     "changes_after",
     "feed_horizon",
@@ -361,3 +365,55 @@ async def feed_horizon(conn: Connection, form_id: int) -> tuple[str, int] | None
     )
     horizon = optional(row, _Horizon)
     return (horizon.txid, horizon.id) if horizon else None
+
+
+class FileRow(msgspec.Struct, frozen=True):
+    submission_id: int
+    instance_id: str
+    name: str
+    field_path: str | None
+    sha256: str | None
+    size: int | None
+    content_type: str | None
+
+
+async def household_files(conn: Connection, scope: Scope, submission_ids: list[int]) -> list[FileRow]:
+    """The files each household's current version names, arrived or not."""
+    rows = await conn.fetch(
+        f"""select s.id as submission_id, s.instance_id, sa.name, sa.field_path, encode(b.sha256, 'hex') as sha256,
+               b.size, b.content_type
+        from submissions s
+        join submission_attachments sa on sa.submission_version_id = s.current_version_id
+        left join blobs b on b.id = sa.blob_id
+        where s.id = any($2::bigint[]) and {IN_SCOPE}
+        order by s.id, sa.name""",
+        scope.area_filter,
+        submission_ids,
+    )
+    return many(rows, FileRow)
+
+
+class DecisionRow(msgspec.Struct, frozen=True):
+    id: int
+    instance_id: str
+    from_state: str | None
+    to_state: str | None
+    reason_code: str | None
+    note: str | None
+    actor_id: int | None
+    batch_id: Any
+    created_at: datetime
+    undone_at: datetime | None
+
+
+async def household_decisions(conn: Connection, scope: Scope, submission_ids: list[int]) -> list[DecisionRow]:
+    rows = await conn.fetch(
+        f"""select r.id, s.instance_id, r.from_state, r.to_state, r.reason_code, r.note, r.actor_user_id as actor_id,
+               r.batch_id, r.created_at, r.undone_at
+        from submission_reviews r join submissions s on s.id = r.submission_id
+        where r.submission_id = any($2::bigint[]) and {IN_SCOPE}
+        order by r.id""",
+        scope.area_filter,
+        submission_ids,
+    )
+    return many(rows, DecisionRow)

@@ -175,6 +175,8 @@ class ExportRow(msgspec.Struct, frozen=True):
     encrypted: bool
     created_at: datetime
     updated_at: datetime | None
+    # The household's own updated_at (moves with every change; what a copy elsewhere compares to be newer).
+    source_updated_at: datetime
     reviewed_at: datetime | None
     attachments_present: int
     attachments_expected: int
@@ -193,7 +195,8 @@ _EXPORT = """select s.id, s.instance_id, v.instance_id as current_instance_id, s
     coalesce(s.submitter_user_id, s.submitter_app_user_id) as submitter_id,
     coalesce(nullif(u.display_name, ''), u.email, a.display_name) as submitter_name,
     s.device_id, s.review_state, fv.version as form_version, s.encrypted, s.created_at,
-    nullif(s.updated_at, s.created_at) as updated_at, s.reviewed_at, s.attachments_present, s.attachments_expected,
+    nullif(s.updated_at, s.created_at) as updated_at, s.updated_at as source_updated_at, s.reviewed_at,
+    s.attachments_present, s.attachments_expected,
     (select count(*) - 1 from submission_versions e where e.submission_id = s.id)::int as edits,
     s.district_code, s.commune_code, s.village_code, s.latitude, s.longitude, s.altitude, s.accuracy, v.answers
     from submissions s
