@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 from contextlib import ExitStack, suppress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from service.db.embedded import embedded_postgres
 from service.db.migrate import MigrationError, migrate_url
@@ -37,10 +37,25 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _raise_file_limit(wanted: int) -> None:
+    """Let each worker hold its connection cap: one descriptor per socket, one per spool file, some spare."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 def _serve(settings: Settings) -> int:
+    import functools
     import multiprocessing
 
     import uvicorn
+
+    from service.guard import GuardedHttpToolsProtocol, HeadLimits
 
     with ExitStack() as stack:
         settings = _database(stack, settings)
@@ -53,6 +68,9 @@ def _serve(settings: Settings) -> int:
             return preparation.exitcode or 1
         # SIGTERM unwinds like Ctrl-C so the embedded database is stopped too.
         signal.signal(signal.SIGTERM, _interrupt)
+        _raise_file_limit(2 * settings.max_connections + 256)
+        # httptools with a bounded request head (service/guard.py); a partial pickles into spawned workers.
+        protocol = functools.partial(GuardedHttpToolsProtocol, limits=HeadLimits.from_settings(settings))
         with suppress(KeyboardInterrupt):
             uvicorn.run(
                 "service.asgi:create_asgi_app",
@@ -60,6 +78,9 @@ def _serve(settings: Settings) -> int:
                 host=settings.host,
                 port=settings.port,
                 workers=settings.workers,
+                http=cast("type[asyncio.Protocol]", protocol),
+                # Per worker: a request arriving while this many connections are open gets 503.
+                limit_concurrency=settings.max_connections,
                 log_config=None,
                 access_log=False,
                 server_header=False,
