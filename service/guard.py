@@ -8,7 +8,7 @@ reads it:
 - `GuardedHttpToolsProtocol` is uvicorn's httptools protocol with the head checks that neither uvicorn nor
   httptools has (llhttp has no header size limit and httptools joins a header value with `+=`, so a 48 MiB header
   line is read, copied and answered). It counts head bytes as they arrive, counts header lines, and times the
-  head from the moment the connection opens or the previous response ends. A refused head gets 431 or 408 and
+  head from the moment the connection opens or the previous response ends. A refused head gets 431, 414 or 408 and
   the connection is closed after a short, bounded linger so the client can read the answer.
 - `BodyGuard` is ASGI middleware around `receive`: once the app starts reading a body, in every window of
   `body_window_s` seconds at least `body_min_bytes_per_s * body_window_s` bytes must arrive, and the body may not
@@ -152,6 +152,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = self._head_fields = self._header_count = 0
 
     def on_url(self, url: bytes) -> None:
+        # The parser hands the URL over in pieces as it arrives, so an endless one is caught here (414) too.
+        if len(self.url) + len(url) > self.limits.max_header_bytes:
+            self._refusal = (414, "The request URL is too long.")
+            raise _Refused
         self._count_head(len(url))
         super().on_url(url)
 

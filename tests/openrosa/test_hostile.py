@@ -160,6 +160,12 @@ def test_too_many_header_lines_get_431(server: LiveServer) -> None:
         assert read_status(sock, 10) == 431
 
 
+def test_endless_url_gets_414(server: LiveServer) -> None:
+    with connect(server) as sock:
+        sock.sendall(b"GET /healthz?" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_status(sock, 10) == 414
+
+
 def test_slow_header_is_cut_after_the_header_timeout(server: LiveServer) -> None:
     request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100 + b"\r\n\r\n"
     started = time.monotonic()
