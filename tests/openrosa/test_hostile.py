@@ -207,6 +207,9 @@ def test_trickling_body_is_cut_and_nothing_is_kept(
         assert status in {408, None}, status
     assert wait_until(lambda: server.spool_files() == [], 10)
     assert stored(wire_database, instance) == []
+    # The access log shows what the client was told, and the guard says why.
+    assert wait_until(lambda: "status=408" in server.log(), 5)
+    assert "the body arrived below the minimum rate" in server.log()
 
 
 def test_body_shorter_than_content_length_then_stall_is_cut(
