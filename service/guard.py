@@ -222,17 +222,24 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
 
 class _BodyClock:
-    """Per request: wraps `receive` and `send` to enforce the minimum body rate."""
+    """Per request: wraps `receive` and `send` to enforce the minimum body rate.
+
+    One timer per request, not one per `receive()`: it is only moved when it fires early (the deadline moved on
+    as data arrived), and it interrupts the app only while the app is waiting in our `receive()` (the pattern
+    of `asyncio.timeout`, without its per-call set-up on the upload path)."""
 
     __slots__ = (
         "_receive",
         "_send",
         "cut",
         "done",
+        "expired",
         "idle_until",
         "need",
         "replaced",
         "started",
+        "timer",
+        "waiter",
         "window",
         "window_bytes",
         "window_end",
@@ -246,6 +253,9 @@ class _BodyClock:
         self.window_end = 0.0  # set by the first receive()
         self.window_bytes = 0
         self.idle_until = 0.0
+        self.timer: asyncio.TimerHandle | None = None
+        self.waiter: asyncio.Task[Any] | None = None  # the app's task while it waits in receive()
+        self.expired = False  # the timer cancelled the waiter
         self.cut: str | None = None
         self.done = False
         self.started = False
@@ -260,15 +270,46 @@ class _BodyClock:
         if not self.window_end:
             self.window_end = self.idle_until = loop.time() + self.window
         while True:
+            if self.timer is None:
+                self.timer = loop.call_at(min(self.window_end, self.idle_until), self._deadline)
             message: ReceiveMessage | None = None
+            self.waiter = waiter = asyncio.current_task()
             try:
-                async with asyncio.timeout_at(min(self.window_end, self.idle_until)):
-                    message = await self._receive()
-            except TimeoutError:
-                pass
+                message = await self._receive()
+            except asyncio.CancelledError:
+                if not self._cancelled_by_timer(waiter):
+                    raise
+            finally:
+                self.waiter, self.expired = None, False
             verdict = self._account(message, loop.time())
             if verdict is not None:
+                if self._finished():
+                    self.close()
                 return verdict
+
+    def _finished(self) -> bool:
+        return self.done or self.cut is not None
+
+    def _cancelled_by_timer(self, waiter: asyncio.Task[Any] | None) -> bool:
+        """Only if the timer did it and nobody else cancelled the task as well."""
+        return self.expired and (waiter is None or waiter.uncancel() == 0)
+
+    def _deadline(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = min(self.window_end, self.idle_until)
+        if loop.time() < deadline:  # data arrived since the timer was set: the deadline moved on
+            self.timer = loop.call_at(deadline, self._deadline)
+            return
+        self.timer = None
+        if self.waiter is not None:
+            self.expired = True
+            self.waiter.cancel()
+        # Otherwise the app is busy with what it received; its next receive() judges the window.
+
+    def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
     def _account(self, message: ReceiveMessage | None, now: float) -> ReceiveMessage | None:
         """The message to hand the app, or None to keep waiting (a window passed while nothing arrived)."""
@@ -336,6 +377,7 @@ class BodyGuard:
         try:
             await self.app(scope, clock.receive, clock.send)
         finally:
+            clock.close()
             if clock.cut is not None:
                 log.warning(
                     "request body cut",

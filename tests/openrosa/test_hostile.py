@@ -212,6 +212,23 @@ def test_trickling_body_is_cut_and_nothing_is_kept(
     assert "the body arrived below the minimum rate" in server.log()
 
 
+def test_slow_phone_above_the_minimum_rate_is_served(
+    server: LiveServer, wire_database: str, app_user: dict[str, Any], project: int
+) -> None:
+    """About 4 KB/s with a pause (a 2G phone in a handover) is well above 1 KB/s: never cut."""
+    instance = new_instance_id()
+    body, content_type = multipart_body(submission_xml(instance_id=instance), [(PHOTO, jpeg_bytes(400, 300))])
+    with connect(server) as sock:
+        sock.sendall(submission_request(app_user, project, body, content_type))
+        for offset in range(0, len(body), 400):
+            if offset == 4000:
+                time.sleep(1)  # half a window without a byte
+            sock.sendall(body[offset : offset + 400])
+            time.sleep(0.1)
+        assert read_status(sock, 10) == 201
+    assert len(stored(wire_database, instance)) == 1
+
+
 def test_body_shorter_than_content_length_then_stall_is_cut(
     server: LiveServer, wire_database: str, app_user: dict[str, Any], project: int
 ) -> None:
