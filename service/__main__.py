@@ -10,7 +10,7 @@ import signal
 import sys
 from contextlib import ExitStack, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from service.db.embedded import embedded_postgres
 from service.db.migrate import MigrationError, migrate_url
@@ -38,8 +38,21 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _raise_file_limit(wanted: int) -> None:
+    """Let each worker hold its connection cap: one descriptor per socket, one per spool file, some spare."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 def _serve(settings: Settings) -> int:
     import errno
+    import functools
     import multiprocessing
     import socket
 
@@ -63,6 +76,8 @@ def _serve(settings: Settings) -> int:
 
     # SIGTERM unwinds like Ctrl-C so the embedded database is stopped too, from the start (initdb, migrations) on.
     signal.signal(signal.SIGTERM, _interrupt)
+    from service.guard import GuardedHttpToolsProtocol, HeadLimits
+
     with ExitStack() as stack:
         settings = _database(stack, settings)
         # Migrations and first-start set-up run in a child process, so this supervisor never holds the app,
@@ -72,6 +87,9 @@ def _serve(settings: Settings) -> int:
         preparation.join()
         if preparation.exitcode != 0:
             return preparation.exitcode or 1
+        _raise_file_limit(2 * settings.max_connections + 256)
+        # httptools with a bounded request head (service/guard.py); a partial pickles into spawned workers.
+        protocol = functools.partial(GuardedHttpToolsProtocol, limits=HeadLimits.from_settings(settings))
         with suppress(KeyboardInterrupt):
             uvicorn.run(
                 "service.asgi:create_asgi_app",
@@ -79,6 +97,9 @@ def _serve(settings: Settings) -> int:
                 host=settings.host,
                 port=settings.port,
                 workers=settings.workers,
+                http=cast("type[asyncio.Protocol]", protocol),
+                # Per worker: a request arriving while this many connections are open gets 503.
+                limit_concurrency=settings.max_connections,
                 log_config=None,
                 access_log=False,
                 server_header=False,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
@@ -24,6 +24,9 @@ def _decode_setting(kind: type, value: object) -> object:
     if kind is Path and isinstance(value, str):
         return Path(value)
     raise NotImplementedError(kind)
+
+
+Positive = msgspec.Meta(gt=0)
 
 
 class SettingsError(ValueError):
@@ -68,6 +71,27 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # keep less than this free after taking them, so the disk never fills completely (PostgreSQL may share it), and
     # /readyz reports not ready below it.
     media_min_free_bytes: int = 512 * 1024 * 1024
+
+    # Hostile or broken clients (service/guard.py); each holds before the app sees the request.
+    # Request line + headers, in bytes. Collect sends under 1 KB and a browser a few KB; nginx allows 4 * 8 KB
+    # lines, Node 16 KB in all. 32 KB stays well clear of real clients and bounds what a head can pin in memory.
+    max_header_bytes: Annotated[int, Positive] = 32 * 1024
+    # Header lines per request. Collect sends about 8; 100 is Apache's LimitRequestFields and hyper's default.
+    max_header_count: Annotated[int, Positive] = 100
+    # Seconds for a whole request head to arrive, counted from the connection opening or the previous response
+    # ending. A 1 KB head takes well under a second even on GPRS; 20 s leaves room for 2G retransmissions and is
+    # the floor of Apache's mod_reqtimeout default (header=20-40). Slow-header (slowloris) clients are cut here.
+    header_timeout_s: Annotated[float, Positive] = 20.0
+    # Bodies: in every window of this many seconds, at least body_min_bytes_per_s * window bytes must arrive, and
+    # a body may not stall for a whole window. 2G EDGE uploads at 30-100 kbit/s (4-12 KB/s), GPRS at 20-40
+    # kbit/s: 1 KB/s (8 kbit/s) is several times below the slowest phone, and a 30 s window lets a phone ride
+    # out a 20 s stall (a handover, a lift) at EDGE speed. A client trickling below it is holding a connection.
+    body_window_s: Annotated[float, Positive] = 30.0
+    body_min_bytes_per_s: Annotated[int, msgspec.Meta(ge=0)] = 1024
+    # Open connections per worker; past it a request gets 503 (uvicorn's limit_concurrency). A connection costs
+    # a few tens of KB and one or two file descriptors (socket, spool file); 1000 per worker is far above what
+    # 2 cores serve (about 200 submissions/s) yet bounded, and stays inside the descriptor limit we ask for.
+    max_connections: Annotated[int, Positive] = 1000
 
     # XLSForm conversion (runs in child processes)
     form_convert_timeout_s: float = 30.0
