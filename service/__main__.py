@@ -10,7 +10,7 @@ import signal
 import sys
 from contextlib import ExitStack, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from service.db.embedded import embedded_postgres
 from service.db.migrate import MigrationError, migrate_url
@@ -167,6 +167,49 @@ def _app_user(settings: Settings, project: int, name: str, forms: list[str], png
     return 0
 
 
+def _sync(settings: Settings, args: argparse.Namespace) -> int:
+    """Copy the project's households into a central PostgreSQL and keep it in step (service/sync/)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from service.resources import open_resources
+    from service.sync.service import sync
+
+    async def run() -> None:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, transient=False) as bar:
+            tasks: dict[str, Any] = {}
+
+            def progress(what: str, done: int, total: int | None) -> None:
+                if what not in tasks:
+                    tasks[what] = bar.add_task(what, total=total)
+                bar.update(tasks[what], completed=done, total=total)
+
+            async with open_resources(settings.with_changes(db_pool_min=1, db_pool_max=4)) as res:
+                reports = await sync(
+                    res,
+                    args.target,
+                    project_id=args.project,
+                    xml_form_ids=args.form or None,
+                    schema=args.schema,
+                    batch=args.batch,
+                    follow=args.follow,
+                    interval_s=args.interval,
+                    progress=progress,
+                )
+        for report in reports:
+            print(  # noqa: T201
+                f"{report.xml_form_id}: {report.households_written} households written, "
+                f"{report.changes_read} changes read"
+            )
+
+    with ExitStack() as stack:
+        settings = _database(stack, settings)
+        asyncio.run(migrate_url(settings.database_url))
+        with suppress(KeyboardInterrupt):
+            asyncio.run(run())
+    return 0
+
+
 def _psql() -> str:
     """The psql that ships with the embedded server (same major version), else one on PATH."""
     import shutil
@@ -222,6 +265,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     admin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     shell = commands.add_parser("db-shell", help="psql on the server's database (DATABASE_URL, else the embedded one)")
     shell.add_argument("--print-url", action="store_true", help="print the connection URL instead")
+    syncing = commands.add_parser("sync", help="copy households into a central PostgreSQL and keep it in step")
+    syncing.add_argument("--target", required=True, help="postgresql://… of the central database")
+    syncing.add_argument("--project", type=int, default=1)
+    syncing.add_argument("--form", action="append", default=[], help="xmlFormId (repeatable; default: all published)")
+    syncing.add_argument("--schema", default="survey_sync", help="schema in the target (created when missing)")
+    syncing.add_argument("--batch", type=int, default=1000, help="households per target transaction")
+    syncing.add_argument("--follow", action="store_true", help="keep going: wait and sync again when caught up")
+    syncing.add_argument("--interval", type=float, default=30.0, help="seconds between rounds with --follow")
     app_user = commands.add_parser("app-user", help="create a Collect app user and print its QR code")
     app_user.add_argument("--project", type=int, default=1)
     app_user.add_argument("--name", required=True)
@@ -242,6 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(settings)
         if args.command == "migrate":
             return _run_migrate(settings)
+        if args.command == "sync":
+            return _sync(settings, args)
         if args.command == "db-shell":
             return _db_shell(settings, args.print_url)
         if args.command == "app-user":
