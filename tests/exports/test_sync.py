@@ -171,7 +171,7 @@ async def test_edits_decisions_and_new_households_reach_the_target_on_the_next_r
 async def test_the_sync_command_copies_into_a_target(
     settings: Settings, exports: Exports, target_url: str, tmp_path: Path
 ) -> None:
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "DATA_DIR": str(tmp_path / "data")}
+    env = {**os.environ, "DATABASE_URL": str(settings.database_url), "DATA_DIR": str(tmp_path / "data")}
     env |= {"MEDIA_ROOT": str(tmp_path / "media"), "LOAD_EXAMPLE_FORM": "false"}
     done = subprocess.run(
         [sys.executable, "-m", "service", "sync", "--target", target_url, "--project", str(exports.project)],
