@@ -1,4 +1,6 @@
-"""The `survey` command: serve | migrate | create-admin | app-user | db-shell. Thin: parse arguments, call functions."""
+"""The `survey` command: serve | migrate | create-admin | app-user | export | sync | db-shell.
+
+Thin: parse arguments, call functions."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import os
 import signal
 import sys
 from contextlib import ExitStack, suppress
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -210,6 +213,73 @@ def _sync(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    """One export of a form to a file, with a progress bar (service/exports/cli.py)."""
+    from rich.progress import DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
+
+    from service.exports.cli import EXTENSIONS, export_to_file
+    from service.exports.plan import ExportOptions
+    from service.resources import open_resources
+    from service.submissions.queries import HouseholdFilter
+
+    kind = args.format
+    output = Path(args.output or f"{args.form}{EXTENSIONS[kind]}")
+    households = HouseholdFilter(
+        states=args.state or None,
+        area=args.area,
+        since=args.since,
+        until=args.until,
+        form_version=args.form_version,
+    )
+    options = ExportOptions(
+        split_select_multiples=args.split_select_multiples,
+        group_paths=not args.no_group_paths,
+        labels=args.labels,
+        media=kind == "zip" and not args.no_media,
+    )
+
+    async def run() -> tuple[int, int]:
+        columns = (TextColumn("{task.description}"), DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn())
+        with Progress(*columns, transient=False) as bar:
+            task = bar.add_task(f"{output.name}", total=None)
+
+            def started(total: int) -> None:
+                bar.update(task, description=f"{output.name} ({total} households)")
+
+            def progress(written: int, _total: int) -> None:
+                bar.update(task, completed=written)
+
+            async with open_resources(settings.with_changes(db_pool_min=1, db_pool_max=2)) as res:
+                return await export_to_file(
+                    res,
+                    project_id=args.project,
+                    xml_form_id=args.form,
+                    kind=kind,
+                    households=households,
+                    options=options,
+                    output=output,
+                    progress=progress,
+                    started=started,
+                )
+
+    with ExitStack() as stack:
+        settings = _database(stack, settings)
+        asyncio.run(migrate_url(settings.database_url))
+        try:
+            total, size = asyncio.run(run())
+        except KeyboardInterrupt:
+            print("survey export: interrupted, nothing written", file=sys.stderr)  # noqa: T201
+            return 130
+    print(f"{output}: {total} households, {size} bytes")  # noqa: T201
+    return 0
+
+
+def _moment(text: str) -> datetime:
+    """An ISO date or time; without a zone, the province's (UTC+7)."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone(timedelta(hours=7)))
+
+
 def _psql() -> str:
     """The psql that ships with the embedded server (same major version), else one on PATH."""
     import shutil
@@ -255,7 +325,7 @@ def _redacted(url: str) -> str:
     return url
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="survey", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="migrate, set up on first start, then serve HTTP")
@@ -265,7 +335,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     admin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     shell = commands.add_parser("db-shell", help="psql on the server's database (DATABASE_URL, else the embedded one)")
     shell.add_argument("--print-url", action="store_true", help="print the connection URL instead")
-    syncing = commands.add_parser("sync", help="copy households into a central PostgreSQL and keep it in step")
+    _sync_arguments(commands.add_parser("sync", help="copy households into a central PostgreSQL and keep it in step"))
+    _export_arguments(
+        commands.add_parser("export", help="write a form's households to a file (CSV ZIP, CSV, XLSX, GeoJSON)")
+    )
+    app_user = commands.add_parser("app-user", help="create a Collect app user and print its QR code")
+    app_user.add_argument("--project", type=int, default=1)
+    app_user.add_argument("--name", required=True)
+    app_user.add_argument("--form", action="append", default=[], help="xmlFormId to give access to (repeatable)")
+    app_user.add_argument("--png", help="also write the QR code to this PNG file")
+    return parser
+
+
+def _sync_arguments(syncing: argparse.ArgumentParser) -> None:
     syncing.add_argument("--target", required=True, help="postgresql://… of the central database")
     syncing.add_argument("--project", type=int, default=1)
     syncing.add_argument("--form", action="append", default=[], help="xmlFormId (repeatable; default: all published)")
@@ -273,11 +355,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     syncing.add_argument("--batch", type=int, default=1000, help="households per target transaction")
     syncing.add_argument("--follow", action="store_true", help="keep going: wait and sync again when caught up")
     syncing.add_argument("--interval", type=float, default=30.0, help="seconds between rounds with --follow")
-    app_user = commands.add_parser("app-user", help="create a Collect app user and print its QR code")
-    app_user.add_argument("--project", type=int, default=1)
-    app_user.add_argument("--name", required=True)
-    app_user.add_argument("--form", action="append", default=[], help="xmlFormId to give access to (repeatable)")
-    app_user.add_argument("--png", help="also write the QR code to this PNG file")
+
+
+def _export_arguments(exporting: argparse.ArgumentParser) -> None:
+    exporting.add_argument("--project", type=int, default=1)
+    exporting.add_argument("--form", required=True, help="xmlFormId")
+    exporting.add_argument("--format", choices=["zip", "csv", "xlsx", "geojson"], default="zip")
+    exporting.add_argument("--output", help="file to write (default: <form>.csv.zip, .csv, .xlsx or .geojson)")
+    exporting.add_argument("--no-media", action="store_true", help="CSV ZIP without the photos")
+    exporting.add_argument("--state", action="append", default=[], help="review state (repeatable; received = none)")
+    exporting.add_argument("--area", help="a district, commune or village code")
+    exporting.add_argument("--since", type=_moment, help="received at or after (ISO date or time)")
+    exporting.add_argument("--until", type=_moment, help="received before (ISO date or time)")
+    exporting.add_argument("--form-version", help="only households sent with this form version")
+    exporting.add_argument("--labels", choices=["vi", "en"], help="choice labels in this language instead of values")
+    exporting.add_argument("--split-select-multiples", action="store_true", help="a 0/1 column per choice")
+    exporting.add_argument("--no-group-paths", action="store_true", help="column names without their groups")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
 
     try:
@@ -293,6 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(settings)
         if args.command == "migrate":
             return _run_migrate(settings)
+        if args.command == "export":
+            return _export(settings, args)
         if args.command == "sync":
             return _sync(settings, args)
         if args.command == "db-shell":

@@ -185,3 +185,40 @@ async def test_the_sync_command_copies_into_a_target(
     assert "exported: 2 households written" in done.stdout
     [[copied]] = await fetch(target_url, "select count(*) from survey_sync.households")
     assert copied == 2
+
+
+async def test_the_export_command_writes_a_complete_file(settings: Settings, exports: Exports, tmp_path: Path) -> None:
+    import zipfile
+
+    env = {**os.environ, "DATABASE_URL": str(settings.database_url), "DATA_DIR": str(tmp_path / "data")}
+    env |= {"MEDIA_ROOT": str(settings.media_root), "LOAD_EXAMPLE_FORM": "false"}
+    output = tmp_path / "out.zip"
+    command = [sys.executable, "-m", "service", "export", "--project", str(exports.project), "--form", "exported"]
+    done = subprocess.run(
+        [*command, "--output", str(output), "--area", "19750"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"{output}: 1 households" in done.stdout
+    with zipfile.ZipFile(output) as archive:
+        names = archive.namelist()
+        assert names[:2] == ["exported.csv", "exported-members.csv"]
+        assert names[2:] == [f"media/{PHOTO}"]
+    assert not list(tmp_path.glob("*.partial"))
+
+    refused = subprocess.run(
+        [*command[:-1], "nonexistent", "--output", str(tmp_path / "none.zip")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode == 1
+    assert "survey:" in refused.stderr
+    assert not (tmp_path / "none.zip").exists()
+    assert not list(tmp_path.glob("*.partial"))
