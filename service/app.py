@@ -21,6 +21,7 @@ from service.openrosa import routes as openrosa_routes
 from service.projects import routes as project_routes
 from service.resources import open_resources
 from service.review import routes as review_routes
+from service.stages import routes as stage_routes
 from service.submissions import routes as submission_routes
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ PROJECT_SCOPED = [
     review_routes.review_router,
     review_routes.reasons_router,
     export_routes.router,
+    stage_routes.router,
 ]
 
 

@@ -211,6 +211,16 @@ class Problem(Exception):
         return cls(409.51, "This is the last administrator account; make someone else an administrator first.")
 
     @classmethod
+    def stage_not_allowed(cls, households: list[dict[str, str]]) -> Problem:
+        first = households[0]
+        more = f" (and {len(households) - 1} more households)" if len(households) > 1 else ""
+        return cls(
+            409.52,
+            f"This step cannot be taken now: {first['instanceId']} {first['why']}{more}.",
+            {"households": households},
+        )
+
+    @classmethod
     def old_password_required(cls) -> Problem:
         return cls(400.2, "Required parameter old missing.", {"field": "old"})
 

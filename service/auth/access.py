@@ -59,6 +59,8 @@ VERBS_BY_ROLE: dict[str, frozenset[str]] = {
             "submission.create",
             "submission.update",
             "submission.review",
+            "submission.stage",
+            "submission.recognise",
             "app_user.manage",
             "assignment.manage",
             "export.read",
@@ -73,6 +75,7 @@ VERBS_BY_ROLE: dict[str, frozenset[str]] = {
             "submission.list",
             "submission.read",
             "submission.review",
+            "submission.stage",
             "export.read",
         }
     ),

@@ -292,9 +292,8 @@ async def _edit(
         conn,
         submission_id=submission_id,
         old_version_id=edit_of.id,
+        new_version=version,
         new_version_id=version_id,
-        form_version_id=version.form_version_id,
-        instance_name=version.instance_name,
         geopoint=place.geopoint,
         areas=place.areas,
     )
