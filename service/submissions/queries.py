@@ -195,6 +195,8 @@ class ExportRow(msgspec.Struct, frozen=True):
     altitude: float | None
     accuracy: float | None
     answers: dict[str, Any] | None
+    stage: Stage
+    final_classification: Classification | None
 
 
 _EXPORT = """select s.id, s.instance_id, v.instance_id as current_instance_id, s.instance_name,
@@ -204,7 +206,8 @@ _EXPORT = """select s.id, s.instance_id, v.instance_id as current_instance_id, s
     nullif(s.updated_at, s.created_at) as updated_at, s.updated_at as source_updated_at, s.reviewed_at,
     s.attachments_present, s.attachments_expected,
     (select count(*) - 1 from submission_versions e where e.submission_id = s.id)::int as edits,
-    s.district_code, s.commune_code, s.village_code, s.latitude, s.longitude, s.altitude, s.accuracy, v.answers
+    s.district_code, s.commune_code, s.village_code, s.latitude, s.longitude, s.altitude, s.accuracy, v.answers,
+    s.stage, s.final_classification
     from submissions s
     join submission_versions v on v.id = s.current_version_id
     join form_versions fv on fv.id = s.form_version_id

@@ -64,6 +64,8 @@ async def test_the_csv_is_laid_out_as_centrals(client: AsyncTestClient[Litestar]
         "CommuneCode",
         "VillageCode",
         "ReviewedAt",
+        "Stage",
+        "FinalClassification",
     ]
     first, second = rows(response.content)
     assert second["hh_name"] == "Nguyễn Văn A"  # newest first
