@@ -18,6 +18,7 @@ from service.exports import routes as export_routes
 from service.forms import routes as forms_routes
 from service.http import ApiRequest, dependencies, handle_exception, header_auth, token_auth
 from service.openrosa import routes as openrosa_routes
+from service.plans import routes as plan_routes
 from service.projects import routes as project_routes
 from service.resources import open_resources
 from service.review import routes as review_routes
@@ -45,6 +46,7 @@ PROJECT_SCOPED = [
     review_routes.reasons_router,
     export_routes.router,
     stage_routes.router,
+    plan_routes.router,
 ]
 
 

@@ -61,6 +61,7 @@ VERBS_BY_ROLE: dict[str, frozenset[str]] = {
             "submission.review",
             "submission.stage",
             "submission.recognise",
+            "plan.manage",
             "app_user.manage",
             "assignment.manage",
             "export.read",
@@ -76,6 +77,7 @@ VERBS_BY_ROLE: dict[str, frozenset[str]] = {
             "submission.read",
             "submission.review",
             "submission.stage",
+            "plan.manage",
             "export.read",
         }
     ),

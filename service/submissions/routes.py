@@ -15,6 +15,7 @@ from service.errors import Problem
 from service.http import AccessDep, ResourcesDep
 from service.media import ensure_room
 from service.media.sniff import IMAGE_TYPES
+from service.plans.routes import on_submission as plan_routes
 from service.review.routes import on_submission as review_routes
 from service.stages.routes import on_submission as stage_routes
 
@@ -190,6 +191,7 @@ router = Router(
         upload_attachment,
         *review_routes,
         *stage_routes,
+        *plan_routes,
     ],
     tags=["submissions"],
 )
