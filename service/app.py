@@ -16,6 +16,7 @@ from service.audits import routes as audit_routes
 from service.auth import routes as auth_routes
 from service.forms import routes as forms_routes
 from service.http import ApiRequest, dependencies, handle_exception, header_auth, token_auth
+from service.odata import routes as odata_routes
 from service.openrosa import routes as openrosa_routes
 from service.projects import routes as project_routes
 from service.resources import open_resources
@@ -41,6 +42,7 @@ PROJECT_SCOPED = [
     area_routes.form_areas_router,
     review_routes.review_router,
     review_routes.reasons_router,
+    odata_routes.router,
 ]
 
 

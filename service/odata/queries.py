@@ -1,0 +1,162 @@
+"""The SQL behind OData: households of one form with their current answers, in the reader's scope, through a
+compiled `$filter` (filter.py), in keyset or offset pages.
+
+Like every read of households, each function takes the reader's Scope as $1 and applies IN_SCOPE (see
+service/submissions/queries.py and tests/test_scope.py). $2 is always the form. The `$filter` condition comes
+from filter.py as fixed SQL fragments with typed parameters, numbered here after the fixed ones.
+
+Why not `submissions.queries.iterate_households`: its filter is a fixed conjunction (states, area, dates,
+version, ids), while `$filter` is an arbitrary boolean expression (or, not, ne, null) and may show deleted
+households (`__system/deletedAt`, as Central does); and OData needs the deletion time and `$skip`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from service.db.rows import optional
+from service.submissions.queries import IN_SCOPE
+
+from .rows import Household
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator
+
+    from service.auth.access import Scope
+    from service.db.pool import Connection
+
+    from .filter import Condition
+
+__all__ = ["Ordering", "Summary", "count_repeat_rows", "household", "households", "summary"]
+
+
+class Ordering(msgspec.Struct, frozen=True):
+    """ORDER BY terms (SQL on `s`, descending?) — the last is always the id, so the order is total."""
+
+    terms: tuple[tuple[str, bool], ...]
+
+    @property
+    def keyset(self) -> bool:
+        """Ordered by the submission date alone: pages can continue from a row ($skiptoken)."""
+        return len(self.terms) == 2 and self.terms[0][0] == "s.created_at"
+
+    @property
+    def descending(self) -> bool:
+        return self.terms[0][1]
+
+    def sql(self) -> str:
+        return ", ".join(f"{column} {'desc nulls last' if desc else 'asc nulls first'}" for column, desc in self.terms)
+
+
+NEWEST_FIRST = Ordering(terms=(("s.created_at", True), ("s.id", True)))
+
+
+class Summary(msgspec.Struct, frozen=True):
+    """The whole selection in a few numbers: its size, and what changes when any of its rows changes."""
+
+    count: int
+    latest_change: datetime | None
+    latest_deletion: datetime | None
+    id_sum: int
+
+
+_ROW = """s.id, s.instance_id,
+    coalesce(s.submitter_user_id, s.submitter_app_user_id) as submitter_id,
+    coalesce(nullif(u.display_name, ''), u.email, a.display_name) as submitter_name,
+    s.device_id, s.review_state, fv.version as form_version, s.encrypted, s.created_at,
+    nullif(s.updated_at, s.created_at) as updated_at, s.deleted_at, s.attachments_present, s.attachments_expected,
+    (select count(*) - 1 from submission_versions e where e.submission_id = s.id)::int as edits,
+    v.answers"""
+
+_JOINS = """join submission_versions v on v.id = s.current_version_id
+    join form_versions fv on fv.id = s.form_version_id
+    left join users u on u.id = s.submitter_user_id
+    left join app_users a on a.id = s.submitter_app_user_id"""
+
+
+def _where(condition: Condition, first: int) -> str:
+    """The selection: the form, the reader's scope, deleted households unless the filter names deletedAt, the
+    filter (its parameters numbered from `first`)."""
+    deleted = "" if condition.names_deleted_at else "and s.deleted_at is null"
+    return f"s.form_id = $2 and {IN_SCOPE} {deleted} and {condition.render(first)}"
+
+
+async def households(
+    conn: Connection,
+    scope: Scope,
+    form_id: int,
+    condition: Condition,
+    *,
+    ordering: Ordering = NEWEST_FIRST,
+    after: str | None = None,
+    inclusive: bool = False,
+    offset: int = 0,
+    limit: int | None = None,
+    prefetch: int = 250,
+) -> AsyncGenerator[Household, None]:
+    """Households one by one from a server-side cursor (call inside a transaction), so memory stays flat.
+
+    `after` continues a keyset order from the household with that instanceID (exclusive, or `inclusive`), found
+    whether or not it has been deleted since, as Central's $skiptoken; an unknown one gives nothing. `offset`
+    skips rows first ($skip): cheap in ids, then only the rows of the page are read in full."""
+    args: list[object] = [scope.area_filter, form_id, offset, limit]
+    keyset = ""
+    if after is not None:
+        compare = ("<" if ordering.descending else ">") + ("=" if inclusive else "")
+        keyset = f"""and (s.created_at, s.id) {compare} (select c.created_at, c.id from submissions c
+                      where c.form_id = $2 and c.instance_id = $5)"""
+        args.append(after)
+    query = f"""with page as (
+            select s.id from submissions s
+            where {_where(condition, len(args) + 1)} {keyset}
+            order by {ordering.sql()}
+            offset $3 limit $4)
+        select {_ROW}
+        from page p join submissions s on s.id = p.id
+        {_JOINS}
+        where {IN_SCOPE}
+        order by {ordering.sql()}"""
+    async for record in conn.cursor(query, *args, *condition.args, prefetch=prefetch):
+        yield msgspec.convert(record, Household)
+
+
+async def household(conn: Connection, scope: Scope, form_id: int, instance_id: str) -> Household | None:
+    """One household (not deleted) with its current answers."""
+    row = await conn.fetchrow(
+        f"""select {_ROW} from submissions s {_JOINS}
+        where s.form_id = $2 and s.instance_id = $3 and s.deleted_at is null and {IN_SCOPE}""",
+        scope.area_filter,
+        form_id,
+        instance_id,
+    )
+    return optional(row, Household)
+
+
+async def summary(conn: Connection, scope: Scope, form_id: int, condition: Condition) -> Summary:
+    """Count and change markers of the whole selection ($count, and the feed's ETag)."""
+    row = await conn.fetchrow(
+        f"""select count(*)::bigint as count, max(s.updated_at) as latest_change,
+               max(s.deleted_at) as latest_deletion, coalesce(sum(s.id), 0)::bigint as id_sum
+        from submissions s where {_where(condition, 3)}""",
+        scope.area_filter,
+        form_id,
+        *condition.args,
+    )
+    return msgspec.convert(row, Summary)
+
+
+async def count_repeat_rows(conn: Connection, scope: Scope, form_id: int, condition: Condition, path: str) -> int:
+    """How many instances of a repeat the selection holds (`path`: a jsonpath like `$."members"[*]`)."""
+    count: int = await conn.fetchval(
+        f"""select coalesce(sum(jsonb_array_length(jsonb_path_query_array(v.answers, $3::jsonpath))), 0)::bigint
+        from submissions s join submission_versions v on v.id = s.current_version_id
+        where {_where(condition, 4)}""",
+        scope.area_filter,
+        form_id,
+        path,
+        *condition.args,
+    )
+    return count
