@@ -77,11 +77,11 @@ _JOINS = """join submission_versions v on v.id = s.current_version_id
     left join app_users a on a.id = s.submitter_app_user_id"""
 
 
-def _where(condition: Condition, first: int) -> str:
-    """The selection: the form, the reader's scope, deleted households unless the filter names deletedAt, the
-    filter (its parameters numbered from `first`)."""
-    deleted = "" if condition.names_deleted_at else "and s.deleted_at is null"
-    return f"s.form_id = $2 and {IN_SCOPE} {deleted} and {condition.render(first)}"
+def _filtered(condition: Condition, first: int) -> str:
+    """The filter (its parameters numbered from `first`), and deleted households hidden unless it names
+    __system/deletedAt (Central's odataExcludeDeleted)."""
+    deleted = "" if condition.names_deleted_at else "s.deleted_at is null and "
+    return f"{deleted}{condition.render(first)}"
 
 
 async def households(
@@ -111,7 +111,7 @@ async def households(
         args.append(after)
     query = f"""with page as (
             select s.id from submissions s
-            where {_where(condition, len(args) + 1)} {keyset}
+            where s.form_id = $2 and {IN_SCOPE} and {_filtered(condition, len(args) + 1)} {keyset}
             order by {ordering.sql()}
             offset $3 limit $4)
         select {_ROW}
@@ -140,7 +140,7 @@ async def summary(conn: Connection, scope: Scope, form_id: int, condition: Condi
     row = await conn.fetchrow(
         f"""select count(*)::bigint as count, max(s.updated_at) as latest_change,
                max(s.deleted_at) as latest_deletion, coalesce(sum(s.id), 0)::bigint as id_sum
-        from submissions s where {_where(condition, 3)}""",
+        from submissions s where s.form_id = $2 and {IN_SCOPE} and {_filtered(condition, 3)}""",
         scope.area_filter,
         form_id,
         *condition.args,
@@ -153,7 +153,7 @@ async def count_repeat_rows(conn: Connection, scope: Scope, form_id: int, condit
     count: int = await conn.fetchval(
         f"""select coalesce(sum(jsonb_array_length(jsonb_path_query_array(v.answers, $3::jsonpath))), 0)::bigint
         from submissions s join submission_versions v on v.id = s.current_version_id
-        where {_where(condition, 4)}""",
+        where s.form_id = $2 and {IN_SCOPE} and {_filtered(condition, 4)}""",
         scope.area_filter,
         form_id,
         path,

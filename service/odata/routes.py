@@ -35,7 +35,8 @@ _ODATA_VERSION = {"OData-Version": "4.0"}
 
 def odata_request(request: Request[Any, Any, Any], origin: str) -> ODataRequest:
     raw_path = request.scope.get("raw_path")
-    path = raw_path.decode("latin-1") if raw_path else quote(request.url.path)
+    # As sent (percent-encoding kept, as Central echoes it); some servers include the query in raw_path.
+    path = raw_path.decode("latin-1").partition("?")[0] if raw_path else quote(request.url.path)
     return ODataRequest(
         origin=origin,
         path=path,
