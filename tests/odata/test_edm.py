@@ -53,7 +53,7 @@ def parsed() -> tuple[str, etree._Element]:
     return text, etree.fromstring(text.encode())
 
 
-def properties(element: etree._Element) -> dict[str, str]:
+def properties(element: etree._Element) -> dict[str | None, str | None]:
     return {p.get("Name"): p.get("Type") for p in element if p.tag in {f"{EDM}Property", f"{EDM}NavigationProperty"}}
 
 
