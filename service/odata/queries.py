@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from service.db.pool import Connection
 
     from .filter import Condition
+    from .rows import Pruning
 
 __all__ = ["Ordering", "Summary", "count_repeat_rows", "household", "households", "summary"]
 
@@ -95,32 +96,95 @@ async def households(
     inclusive: bool = False,
     offset: int = 0,
     limit: int | None = None,
-    prefetch: int = 250,
+    pruning: Pruning | None = None,
+    batch: int = 500,
 ) -> AsyncGenerator[Household, None]:
-    """Households one by one from a server-side cursor (call inside a transaction), so memory stays flat.
+    """Households one by one, read in batches of `batch`, so memory stays flat however many are asked for.
 
     `after` continues a keyset order from the household with that instanceID (exclusive, or `inclusive`), found
     whether or not it has been deleted since, as Central's $skiptoken; an unknown one gives nothing. `offset`
-    skips rows first ($skip): cheap in ids, then only the rows of the page are read in full."""
+    skips rows first ($skip): cheap in ids, then only the rows of the page are read in full. `pruning` (the
+    table's plan) keeps only the answers the table shows.
+
+    Each batch is one LIMITed statement that continues after the previous batch's last row (keyset; by offset for
+    other orders), so PostgreSQL walks the index in order and never sorts or joins the whole selection first, as
+    it would for one unlimited statement. Call inside a repeatable-read transaction for one snapshot."""
+    position: tuple[datetime, int] | None = None
+    left = limit
+    while left is None or left > 0:
+        size = left if left is not None and left <= 2 * batch else batch  # a page of ≤ 1000 in one statement
+        query, args = _households_query(
+            scope, form_id, condition, ordering, after, inclusive, position, offset, size, pruning
+        )
+        records = await conn.fetch(query, *args)
+        for record in records:
+            # By position (the columns are Household's fields, in order): msgspec.convert would walk the answers.
+            yield Household(*record)
+        if len(records) < size:
+            return
+        if left is not None:
+            left -= len(records)
+        if ordering.keyset:
+            last = records[-1]
+            position, after, offset = (last["created_at"], last["id"]), None, 0
+        else:
+            offset += len(records)
+
+
+def _households_query(
+    scope: Scope,
+    form_id: int,
+    condition: Condition,
+    ordering: Ordering,
+    after: str | None,
+    inclusive: bool,
+    position: tuple[datetime, int] | None,
+    offset: int,
+    limit: int,
+    pruning: Pruning | None,
+) -> tuple[str, list[object]]:
     args: list[object] = [scope.area_filter, form_id, offset, limit]
+    compare = "<" if ordering.descending else ">"
     keyset = ""
-    if after is not None:
-        compare = ("<" if ordering.descending else ">") + ("=" if inclusive else "")
-        keyset = f"""and (s.created_at, s.id) {compare} (select c.created_at, c.id from submissions c
-                      where c.form_id = $2 and c.instance_id = $5)"""
+    if position is not None:
+        keyset = f"and (s.created_at, s.id) {compare} ($5::timestamptz, $6::bigint)"
+        args += position
+    elif after is not None:
+        keyset = f"""and (s.created_at, s.id) {compare}{"=" if inclusive else ""} (select c.created_at, c.id
+                      from submissions c where c.form_id = $2 and c.instance_id = $5)"""
         args.append(after)
+    where = _filtered(condition, len(args) + 1)
+    args += condition.args
+    answers = _pruned(pruning, args)
     query = f"""with page as (
             select s.id from submissions s
-            where s.form_id = $2 and {IN_SCOPE} and {_filtered(condition, len(args) + 1)} {keyset}
+            where s.form_id = $2 and {IN_SCOPE} and {where} {keyset}
             order by {ordering.sql()}
             offset $3 limit $4)
-        select {_ROW}
+        select {_ROW.replace("v.answers", answers)}
         from page p join submissions s on s.id = p.id
         {_JOINS}
-        where {IN_SCOPE}
         order by {ordering.sql()}"""
-    async for record in conn.cursor(query, *args, *condition.args, prefetch=prefetch):
-        yield msgspec.convert(record, Household)
+    return query, args
+
+
+def _pruned(pruning: Pruning | None, args: list[object]) -> str:
+    """The answers column, pruned in the database: repeats marked present by one empty instance, or only the
+    branch down to one repeat. Each path is a parameter, appended to `args`."""
+    if pruning is None:
+        return "v.answers"
+    if pruning.only is not None:
+        args.append(list(pruning.only))
+        expression = f"v.answers #> ${len(args)}::text[]"
+        for depth in range(len(pruning.only) - 1, -1, -1):
+            args.append(pruning.only[depth])
+            expression = f"jsonb_build_object(${len(args)}::text, {expression})"
+        return expression
+    expression = "v.answers"
+    for path in pruning.mark:
+        args.append(list(path))
+        expression = f"jsonb_set({expression}, ${len(args)}::text[], '[{{}}]'::jsonb, false)"
+    return expression
 
 
 async def household(conn: Connection, scope: Scope, form_id: int, instance_id: str) -> Household | None:

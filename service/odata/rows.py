@@ -34,7 +34,17 @@ if TYPE_CHECKING:
 
     from .tree import Node, Tree
 
-__all__ = ["Household", "Plan", "SYSTEM_FIELDS", "Selection", "js_number", "plan_for", "repeat_id", "selection_for"]
+__all__ = [
+    "Household",
+    "Plan",
+    "Pruning",
+    "SYSTEM_FIELDS",
+    "Selection",
+    "js_number",
+    "plan_for",
+    "repeat_id",
+    "selection_for",
+]
 
 SYSTEM_FIELDS = (
     "submissionDate",
@@ -189,7 +199,13 @@ def repeat_id(parts: list[str]) -> str:
     return hashlib.sha1("%%".join(parts).encode()).hexdigest()  # noqa: S324 - an identifier, as Central's
 
 
+_URI_PLAIN = re.compile(r"[A-Za-z0-9\-_.!~*'():]*")
+
+
 def encode_uri_component(value: str) -> str:
+    """JavaScript's encodeURIComponent (Central's navigation links)."""
+    if _URI_PLAIN.fullmatch(value):  # the usual uuid:…, quicker than quote()
+        return value.replace(":", "%3A")
     return quote(value, safe="-_.!~*'()")
 
 
@@ -324,6 +340,21 @@ class Plan:
         # For a repeat table: the structural nodes from the root down to it.
         self.chain = target.chain()
         self.parent_key = target.parent_key if not self.is_root else ""
+        self.pruning = self._pruning()
+
+    def _pruning(self) -> Pruning | None:
+        """What of the stored answers this table needs, so the database sends (and we decode) only that: the
+        root table without $expand needs each repeat's presence (for its link), not its content; a repeat table
+        needs only the branch that leads to its repeat."""
+        if self.is_root:
+            if self.expand:
+                return None
+            # Only repeats at the top: a path through a group could meet an array where an older version of the
+            # form had a repeat, and jsonb_set refuses that.
+            marked = [_stored_path(repeat) for repeat in self.target.children if repeat.kind == "repeat"]
+            return Pruning(mark=tuple(marked)) if marked else None
+        first = next(i for i, node in enumerate(self.chain) if node.kind == "repeat")
+        return Pruning(only=tuple(node.name for node in self.chain[: first + 1]))
 
     # the per-row part ---------------------------------------------------------------------------------------
 
@@ -470,6 +501,18 @@ class Plan:
                 if self.frame.repeats:
                     self.fill_repeats(self.frame, instance, row, inner)
                 yield row, row_id, parent_id
+
+
+class Pruning(msgspec.Struct, frozen=True):
+    """`mark`: paths of repeats whose content may be replaced by one empty instance; `only`: the one path (down to
+    the first repeat) to keep. Paths are the stored answers' keys."""
+
+    mark: tuple[tuple[str, ...], ...] = ()
+    only: tuple[str, ...] | None = None
+
+
+def _stored_path(node: Node) -> tuple[str, ...]:
+    return tuple(n.name for n in node.chain())
 
 
 def _start(instance_id: str) -> _Context:

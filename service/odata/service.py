@@ -406,6 +406,7 @@ class _Feed:
             inclusive=inclusive,
             offset=offset,
             limit=limit,
+            pruning=self.plan.pruning,
         )
 
     async def submissions(self) -> AsyncGenerator[bytes, None]:
@@ -421,7 +422,7 @@ class _Feed:
         more = False
         last: str | None = None
         root_row = self.plan.root_row
-        async with self.res.pool.acquire() as conn, conn.transaction(readonly=True):
+        async with self.res.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             rows = self.households(
                 conn, after=after, inclusive=False, offset=options.skip, limit=None if top is None else top + 1
             )
@@ -458,7 +459,7 @@ class _Feed:
         more = False
         last: tuple[str, str] | None = None
         found = repeat_after is None
-        async with self.res.pool.acquire() as conn, conn.transaction(readonly=True):
+        async with self.res.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             rows = self.households(conn, after=household_after, inclusive=True, offset=0, limit=None)
             async with aclosing(rows):
                 async for household in rows:
