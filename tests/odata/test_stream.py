@@ -24,12 +24,13 @@ from tests.support.submission import new_instance_id, submission_xml
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from service.db.pool import Connection
     from service.resources import Resources
 
 OLDEST_FIRST = Ordering(terms=(("s.created_at", False), ("s.id", False)))
 
 
-async def copies(conn: asyncpg.Connection, instance: str, count: int) -> None:
+async def copies(conn: Connection, instance: str, count: int) -> None:
     """`count` more households like `instance` (one second apart), written directly."""
     pairs = await conn.fetch(
         """with s as (
