@@ -125,12 +125,16 @@ def _is_true(value: str | None) -> bool:
     return value is not None and value.lower() == "true"
 
 
+_MAX_ROWS = 2**62  # beyond any table, and within PostgreSQL's bigint for LIMIT and OFFSET
+
+
 def _leading_int(value: str | None) -> int | None:
-    """JavaScript's parseInt, as Central reads $top and $skip: the leading integer, or nothing."""
+    """JavaScript's parseInt, as Central reads $top and $skip: the leading integer (at most _MAX_ROWS), or
+    nothing."""
     if value is None:
         return None
-    match = re.match(r"\s*([+-]?\d+)", value)
-    return int(match[1]) if match else None
+    match = re.match(r"\s*([+-]?\d{1,30})", value)
+    return min(int(match[1]), _MAX_ROWS) if match else None
 
 
 def _skiptoken(token: str) -> dict[str, Any]:

@@ -328,6 +328,10 @@ async def test_metadata_and_refusals(
     for url, code in cases.items():
         response = await client.get(url, headers=admin_headers)
         assert (response.status_code, response.json()["code"]) == (int(code), code), (url, response.text)
+    # Accepted: $format=json, $search (ignored, as Central for submissions), absurd numbers.
+    for query in ("$format=json", "$format=application/json", "$search=x", "$top=99999999999999999999999&$skip=-3"):
+        accepted = await client.get(f"{svc}/Submissions?{query}", headers=admin_headers)
+        assert accepted.status_code == 200, (query, accepted.text)
     xml_only = await client.get(f"{svc}/Submissions", headers={**admin_headers, "Accept": "application/xml"})
     assert xml_only.status_code == 406
     # Excel and Power BI list both formats in Accept: that is fine.
