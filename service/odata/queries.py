@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .filter import Condition
     from .rows import Pruning
 
-__all__ = ["Ordering", "Summary", "count_repeat_rows", "household", "households", "summary"]
+__all__ = ["NEWEST_FIRST", "Ordering", "Summary", "count", "count_repeat_rows", "household", "households", "summary"]
 
 
 class Ordering(msgspec.Struct, frozen=True):
@@ -49,7 +49,17 @@ class Ordering(msgspec.Struct, frozen=True):
         return self.terms[0][1]
 
     def sql(self) -> str:
-        return ", ".join(f"{column} {'desc nulls last' if desc else 'asc nulls first'}" for column, desc in self.terms)
+        """Central's NULLS LAST (desc) / FIRST (asc) for nullable members; plain for the never-null date and id,
+        so the keyset index (form_id, created_at desc, id desc) serves the order without a sort."""
+        return ", ".join(
+            f"{column} {('desc' if desc else 'asc') + _nulls(column, desc)}" for column, desc in self.terms
+        )
+
+
+def _nulls(column: str, descending: bool) -> str:
+    if column in {"s.created_at", "s.id", "s.instance_id"}:
+        return ""
+    return " nulls last" if descending else " nulls first"
 
 
 NEWEST_FIRST = Ordering(terms=(("s.created_at", True), ("s.id", True)))
@@ -131,7 +141,7 @@ async def households(
             offset += len(records)
 
 
-def _households_query(
+def _page(
     scope: Scope,
     form_id: int,
     condition: Condition,
@@ -140,9 +150,11 @@ def _households_query(
     inclusive: bool,
     position: tuple[datetime, int] | None,
     offset: int,
-    limit: int,
-    pruning: Pruning | None,
+    limit: int | None,
+    columns: str = "s.id",
 ) -> tuple[str, list[object]]:
+    """The rows of one page, in order (for a `with page as (…)`): the form, the reader's scope, the filter, the
+    keyset (after a (createdAt, id) `position`, or after the household `after` names), offset and limit."""
     args: list[object] = [scope.area_filter, form_id, offset, limit]
     compare = "<" if ordering.descending else ">"
     keyset = ""
@@ -155,15 +167,34 @@ def _households_query(
         args.append(after)
     where = _filtered(condition, len(args) + 1)
     args += condition.args
-    answers = _pruned(pruning, args)
-    query = f"""with page as (
-            select s.id from submissions s
+    return (
+        f"""select {columns} from submissions s
             where s.form_id = $2 and {IN_SCOPE} and {where} {keyset}
             order by {ordering.sql()}
-            offset $3 limit $4)
+            offset $3 limit $4""",
+        args,
+    )
+
+
+def _households_query(
+    scope: Scope,
+    form_id: int,
+    condition: Condition,
+    ordering: Ordering,
+    after: str | None,
+    inclusive: bool,
+    position: tuple[datetime, int] | None,
+    offset: int,
+    limit: int,
+    pruning: Pruning | None,
+) -> tuple[str, list[object]]:
+    page, args = _page(scope, form_id, condition, ordering, after, inclusive, position, offset, limit)
+    answers = _pruned(pruning, args)
+    query = f"""with page as ({page})
         select {_ROW.replace("v.answers", answers)}
         from page p join submissions s on s.id = p.id
         {_JOINS}
+        where {IN_SCOPE}
         order by {ordering.sql()}"""
     return query, args
 
@@ -199,17 +230,51 @@ async def household(conn: Connection, scope: Scope, form_id: int, instance_id: s
     return optional(row, Household)
 
 
-async def summary(conn: Connection, scope: Scope, form_id: int, condition: Condition) -> Summary:
-    """Count and change markers of the whole selection ($count, and the feed's ETag)."""
-    row = await conn.fetchrow(
-        f"""select count(*)::bigint as count, max(s.updated_at) as latest_change,
-               max(s.deleted_at) as latest_deletion, coalesce(sum(s.id), 0)::bigint as id_sum
-        from submissions s where s.form_id = $2 and {IN_SCOPE} and {_filtered(condition, 3)}""",
+async def summary(
+    conn: Connection,
+    scope: Scope,
+    form_id: int,
+    condition: Condition,
+    *,
+    ordering: Ordering = NEWEST_FIRST,
+    after: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> Summary:
+    """Change markers of a page (as `households` reads it), or of the whole selection without a limit: what the
+    feed's ETag is made of. A page costs an index walk over its rows; the whole selection, a scan of it."""
+    if limit is None:
+        row = await conn.fetchrow(
+            f"""select count(*)::bigint as count, max(s.updated_at) as latest_change,
+                   max(s.deleted_at) as latest_deletion, coalesce(sum(s.id), 0)::bigint as id_sum
+            from submissions s where s.form_id = $2 and {IN_SCOPE} and {_filtered(condition, 3)}""",
+            scope.area_filter,
+            form_id,
+            *condition.args,
+        )
+    else:
+        page, args = _page(
+            scope, form_id, condition, ordering, after, False, None, offset, limit, "s.id, s.updated_at, s.deleted_at"
+        )
+        row = await conn.fetchrow(
+            f"""with page as ({page})
+            select count(*)::bigint as count, max(updated_at) as latest_change, max(deleted_at) as latest_deletion,
+                coalesce(sum(id), 0)::bigint as id_sum
+            from page""",
+            *args,
+        )
+    return msgspec.convert(row, Summary)
+
+
+async def count(conn: Connection, scope: Scope, form_id: int, condition: Condition) -> int:
+    """How many households the selection holds ($count)."""
+    found: int = await conn.fetchval(
+        f"""select count(*) from submissions s where s.form_id = $2 and {IN_SCOPE} and {_filtered(condition, 3)}""",
         scope.area_filter,
         form_id,
         *condition.args,
     )
-    return msgspec.convert(row, Summary)
+    return found
 
 
 async def count_repeat_rows(conn: Connection, scope: Scope, form_id: int, condition: Condition, path: str) -> int:

@@ -312,14 +312,28 @@ async def table(
     ordering = _ordering(options)
     if options.top == 0 and not options.count:
         return Reply(b'{"value":[],' + _footer(request, name, None, None))
+    count = None
     async with res.pool.acquire() as conn:
-        summary = await queries.summary(conn, form.scope, form.id, condition)
-        count = summary.count
-        if target.kind == "repeat" and options.count:
+        if options.count and target.kind == "repeat":
             count = await queries.count_repeat_rows(conn, form.scope, form.id, condition, _json_path(target))
-    if options.top == 0:
-        return Reply(b'{"value":[],' + _footer(request, name, None, count))
-    etag = _etag(form, request, summary)
+        elif options.count:
+            count = await queries.count(conn, form.scope, form.id, condition)
+        if options.top == 0:
+            return Reply(b'{"value":[],' + _footer(request, name, None, count))
+        # Central's ETag covers the rows of the page (the whole selection for repeat tables, whose pages are not
+        # pages of households).
+        paged = target.kind != "repeat" and options.top is not None
+        summary = await queries.summary(
+            conn,
+            form.scope,
+            form.id,
+            condition,
+            ordering=ordering,
+            after=_token_instance(options.skiptoken) if paged else None,
+            offset=options.skip if paged else 0,
+            limit=options.top + 1 if paged and options.top is not None else None,
+        )
+    etag = _etag(form, request, summary, count)
     if request.if_none_match is not None and etag in {t.strip() for t in request.if_none_match.split(",")}:
         return Reply(b"", status=304, headers={"ETag": etag})
     feed = _Feed(res, form, plan, condition, ordering, options, request, name, count if options.count else None)
@@ -327,7 +341,17 @@ async def table(
     return Reply(await _primed(body), headers={"ETag": etag})
 
 
-def _etag(form: _Form, request: ODataRequest, summary: queries.Summary) -> str:
+def _token_instance(token: dict[str, Any] | None) -> str | None:
+    """The household a Submissions $skiptoken continues after (Central's {"instanceId": …})."""
+    if token is None:
+        return None
+    after = token.get("instanceId")
+    if not isinstance(after, str):
+        raise Problem.odata_invalid_skiptoken()
+    return after
+
+
+def _etag(form: _Form, request: ODataRequest, summary: queries.Summary, count: int | None) -> str:
     """Weak: the same selection (form version, query, reader's areas) and no row in it changed."""
     key = "|".join(
         str(part)
@@ -341,6 +365,7 @@ def _etag(form: _Form, request: ODataRequest, summary: queries.Summary) -> str:
             summary.latest_change,
             summary.latest_deletion,
             summary.id_sum,
+            count,
         )
     )
     return f'W/"{hashlib.md5(key.encode()).hexdigest()}"'  # noqa: S324 - a cache validator
@@ -416,10 +441,7 @@ class _Feed:
     async def submissions(self) -> AsyncGenerator[bytes, None]:
         options = self.options
         top = options.top
-        token = options.skiptoken
-        after = token.get("instanceId") if token else None
-        if token is not None and not isinstance(after, str):
-            raise Problem.odata_invalid_skiptoken()
+        after = _token_instance(options.skiptoken)
         chunks: list[bytes] = [b'{"value":[']
         size = 0
         written = 0
