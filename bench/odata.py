@@ -35,7 +35,7 @@ import asyncpg
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import ADMIN, ROOT, XLSX, Server
+from ingest import ADMIN, ROOT, XLSX, Sampler, Server
 
 FORM = ROOT / "forms/household_poverty_review_2023.xlsx"
 CHOICES = ROOT / "forms/household_poverty_review_2023/choices.csv"
@@ -221,10 +221,12 @@ async def _deep(database_url: str, form_id: int, position: int) -> tuple[str, st
     return instance, member
 
 
-def _time(url: str, headers: dict[str, str], runs: int) -> tuple[float, int, int]:
-    """Median seconds for the whole body (one warm-up first), its size and status."""
+def _time(url: str, headers: dict[str, str], runs: int, server: Server) -> tuple[float, int, int, int]:
+    """Median seconds for the whole body (one warm-up first), its size, status, and the server's peak RSS."""
     timings = []
     size = status = 0
+    sampler = Sampler([server.process])
+    sampler.start()
     for attempt in range(runs + 1):
         with httpx.Client(timeout=600) as client:
             began = time.perf_counter()
@@ -234,7 +236,9 @@ def _time(url: str, headers: dict[str, str], runs: int) -> tuple[float, int, int
             elapsed = time.perf_counter() - began
         if attempt:
             timings.append(elapsed)
-    return statistics.median(timings), size, status
+    sampler.stopped.set()
+    sampler.join()
+    return statistics.median(timings), size, status, sampler.peak
 
 
 def main() -> None:
@@ -297,11 +301,11 @@ def main() -> None:
         ]
         if args.full:
             requests.append(("the whole table", f"{svc}/Submissions"))
-        print(f"{'request':44} {'median ms':>10} {'KB':>8}  (runs={args.runs})")
+        print(f"{'request':44} {'median ms':>10} {'KB':>8} {'peak RSS MB':>12}  (runs={args.runs})")
         for name, url in requests:
-            median, size, status = _time(url, headers, args.runs)
+            median, size, status, peak = _time(url, headers, args.runs, server)
             flag = "" if status == 200 else f"  HTTP {status}"
-            print(f"{name:44} {median * 1000:10.1f} {size / 1024:8.0f}{flag}")
+            print(f"{name:44} {median * 1000:10.1f} {size / 1024:8.0f} {peak / 1024 / 1024:12.0f}{flag}")
 
 
 async def _ids(database_url: str, project: int) -> dict[str, Any]:
