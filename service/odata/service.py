@@ -336,7 +336,7 @@ async def table(
     etag = _etag(form, request, summary, count)
     if request.if_none_match is not None and etag in {t.strip() for t in request.if_none_match.split(",")}:
         return Reply(b"", status=304, headers={"ETag": etag})
-    feed = _Feed(res, form, plan, condition, ordering, options, request, name, count if options.count else None)
+    feed = _Feed(res, form, plan, condition, ordering, options, request, name, count)
     body = feed.submissions() if target.kind != "repeat" else feed.repeat_rows()
     return Reply(await _primed(body), headers={"ETag": etag})
 
