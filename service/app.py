@@ -17,6 +17,7 @@ from service.auth import routes as auth_routes
 from service.exports import routes as export_routes
 from service.forms import routes as forms_routes
 from service.http import ApiRequest, dependencies, handle_exception, header_auth, token_auth
+from service.odata import routes as odata_routes
 from service.openrosa import routes as openrosa_routes
 from service.plans import routes as plan_routes
 from service.projects import routes as project_routes
@@ -47,6 +48,7 @@ PROJECT_SCOPED = [
     export_routes.router,
     stage_routes.router,
     plan_routes.router,
+    odata_routes.router,
 ]
 
 
