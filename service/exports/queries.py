@@ -211,8 +211,11 @@ def sheet_sql(table: Table) -> str:
         cells = [_cell(_expression(c, source), numeric=c.numeric) for c in table.columns]
         cells += [_cell(parent_key, numeric=False), _cell(key, numeric=False)]
         order = ["s.created_at desc", "s.id desc", *levels]
+    # PostgreSQL passes at most 100 arguments to a function: wide forms (the example form has 120 columns) concatenate
+    # their cells in groups.
+    groups = [f"concat({', '.join(cells[i : i + 90])})" for i in range(0, len(cells), 90)]
     return (
-        f"select '<row>' || concat({', '.join(cells)}) || '</row>' as row {_FROM} {' '.join(joins)} "
+        f"select '<row>' || concat({', '.join(groups)}) || '</row>' as row {_FROM} {' '.join(joins)} "
         f"where {HOUSEHOLD_FILTER} {_TYPED} order by {', '.join(order)}"
     )
 
