@@ -122,6 +122,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Sơ đồ vị trí: điểm nhà ở giữa, vòng tròn độ chính xác, điểm ảnh và thước tỉ lệ {scale}",
         "Location plot: the house point in the middle, its accuracy circle, photo points and a {scale} scale bar",
     ),
+    "household.north": ("B", "N"),
     "household.house_point": ("Điểm nhà (GPS)", "House point (GPS)"),
     "household.photo_point": ("Điểm chụp ảnh (EXIF)", "Where a photo was taken (EXIF)"),
     "household.photo_distance": ("{label}: cách {m} m", "{label}: {m} m away"),
