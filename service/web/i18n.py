@@ -29,7 +29,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.summary": ("Tổng hợp theo địa bàn", "Area summary"),
     "nav.signed_in_as": ("Đang đăng nhập: {name}", "Signed in as {name}"),
     "nav.sign_out": ("Đăng xuất", "Sign out"),
-    "nav.language": ("Ngôn ngữ", "Language"),
     "nav.other_language": ("English", "Tiếng Việt"),
     "nav.main": ("Điều hướng chính", "Main navigation"),
     # Sign-in
@@ -77,7 +76,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "queue.apply": ("Lọc", "Apply"),
     "queue.clear": ("Bỏ lọc", "Clear"),
     "queue.counts": ("Số hộ theo trạng thái", "Households by state"),
-    "queue.total": ("Tổng: {n} hộ", "Total: {n} households"),
     "queue.matching": ("{n} hộ khớp bộ lọc, cũ nhất trước", "{n} households match, oldest first"),
     "queue.empty": ("Không có hộ nào khớp bộ lọc.", "No household matches the filter."),
     "queue.more": ("Xem thêm", "More"),
