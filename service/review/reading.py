@@ -29,16 +29,15 @@ if TYPE_CHECKING:
 
 __all__ = ["TEMP_HOUSE_FIELD", "area_summary", "household_answers", "next_in_queue", "submitters"]
 
-# The answer that marks a temporary (dilapidated) house in the example form. Looked for by name anywhere in the
-# answers; a per-form setting can replace it later.
-TEMP_HOUSE_FIELD = "temp_house_flag"
+# The answer that marks a temporary house (looked for by name anywhere in the answers).
+TEMP_HOUSE_FIELD = reading_queries.TEMP_HOUSE_FIELD
 
 
 async def area_summary(res: Resources, access: Access, xml_form_id: str) -> list[AreaSummaryRow]:
     scope = access.scope("submission.list")
     async with res.pool.acquire() as conn:
         form = await authorized_form(conn, access, xml_form_id, "submission.list")
-        return await reading_queries.area_summary(conn, scope, form.id, TEMP_HOUSE_FIELD)
+        return await reading_queries.area_summary(conn, scope, form.id)
 
 
 async def submitters(res: Resources, access: Access, xml_form_id: str) -> list[SubmitterOption]:

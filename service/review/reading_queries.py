@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from service.db.pool import Connection
 
 __all__ = [
+    "TEMP_HOUSE_FIELD",
+    "TEMP_HOUSE_PATH",
     "AreaSummaryRow",
     "HouseholdAnswersRow",
     "QueuePosition",
@@ -26,6 +28,12 @@ __all__ = [
     "queue_position",
     "submitters",
 ]
+
+
+# The answer that marks a temporary (dilapidated) house in the example form, looked for by name anywhere in the
+# answers. A per-form setting can replace it later; until then the migration's partial index has the same path.
+TEMP_HOUSE_FIELD = "temp_house_flag"
+TEMP_HOUSE_PATH = f"""'$.** ? (@.{TEMP_HOUSE_FIELD} == "yes")'"""
 
 
 class AreaSummaryRow(msgspec.Struct, frozen=True):
@@ -65,9 +73,12 @@ class QueuePosition(msgspec.Struct, frozen=True):
     created_at: datetime
 
 
-async def area_summary(conn: Connection, scope: Scope, form_id: int, flag_field: str) -> list[AreaSummaryRow]:
-    """Households per district and commune (and in all) by review state, and the approved ones whose answers hold
-    `flag_field` = 'yes' anywhere (a group or a repeat). Only households in the reader's scope count."""
+async def area_summary(conn: Connection, scope: Scope, form_id: int) -> list[AreaSummaryRow]:
+    """Households per district and commune (and in all) by review state, and the approved ones whose current answers
+    say TEMP_HOUSE_FIELD = 'yes' anywhere (a group or a repeat). Only households in the reader's scope count.
+
+    The temporary-house test is the predicate of a partial index on submission_versions (migration
+    `*_review_site.sql`), so the versions that pass it are read from that index, never parsed here."""
     rows = await conn.fetch(
         f"""with counted as (
             select s.district_code, s.commune_code,
@@ -78,12 +89,10 @@ async def area_summary(conn: Connection, scope: Scope, form_id: int, flag_field:
                    count(*) filter (where s.review_state = 'rejected') as rejected,
                    count(*) filter (where s.review_state = 'hasIssues') as flagged,
                    count(*) filter (where s.review_state is null or s.review_state = 'edited') as open,
-                   count(*) filter (where jsonb_path_exists(
-                       v.answers,
-                       'strict $.** ? (@.type() == "object").keyvalue() ? (@.key == $field && @.value == "yes")',
-                       jsonb_build_object('field', $3::text), true)) as temp_houses
+                   count(*) filter (where s.review_state = 'approved' and s.current_version_id in (
+                       select v.id from submission_versions v
+                       where v.form_id = $2 and v.answers @? {TEMP_HOUSE_PATH})) as temp_houses
             from submissions s
-            left join submission_versions v on v.id = s.current_version_id and s.review_state = 'approved'
             where s.form_id = $2 and s.deleted_at is null and {IN_SCOPE}
             group by grouping sets ((), (s.district_code), (s.district_code, s.commune_code))
         )
@@ -97,7 +106,6 @@ async def area_summary(conn: Connection, scope: Scope, form_id: int, flag_field:
                  c.level = 'district' desc, coalesce(m.name, c.commune_code) nulls last""",
         scope.area_filter,
         form_id,
-        flag_field,
     )
     return many(rows, AreaSummaryRow)
 

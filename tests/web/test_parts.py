@@ -39,3 +39,14 @@ def test_labels_come_from_itext_or_from_plain_labels() -> None:
     assert labels.choice("/data/pick", "1", "en") == "One"
     assert labels.order == {"/data/name": 0, "/data/pick": 1}
     assert parse_labels(b"<not xml").fields == {}
+
+
+def test_the_summary_s_temporary_house_test_is_the_migration_s_index_predicate() -> None:
+    """The partial index only serves the summary while both spell the same path (renumbering the file is fine)."""
+    from pathlib import Path
+
+    from service.review.reading_queries import TEMP_HOUSE_PATH
+
+    migrations = Path(__file__).resolve().parents[2] / "migrations"
+    [defining] = [p for p in migrations.glob("*.sql") if "submission_versions_temp_house_idx" in p.read_text()]
+    assert f"where answers @? {TEMP_HOUSE_PATH};" in defining.read_text()
