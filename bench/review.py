@@ -11,10 +11,10 @@ through the API, then seeds the households directly with SQL in batches, in the 
 (submission_versions with their answers JSON, submissions with their area codes, a main geopoint, app users as
 submitters, a spread of received times and review states). No HTTP for the seeding.
 
-Measured on loopback, one request at a time: GET …/forms/{f}/review/queue (Bearer) and GET /review/…/queue (the
-session cookie) for each supervisor, `--requests` each per run; then POST …/review/bulk approving 1,000 received
-households of the district, once per run; and the area summary page. Printed: the median over `--runs` runs of each run's p50 and p95
-(targets: commune < 50 ms p95, district < 100 ms p95, bulk of 1,000 < 1 s).
+Measured on loopback, one request at a time: GET …/forms/{f}/review/queue (Bearer), GET /review/…/queue and the
+area summary page (the session cookie) for each supervisor, `--requests` each per run; then POST …/review/bulk
+approving 1,000 received households of the district, once per run. Printed: the median over `--runs` runs of each
+run's p50 and p95 (targets: commune < 50 ms p95, district < 100 ms p95, bulk of 1,000 < 1 s).
 """
 
 from __future__ import annotations
