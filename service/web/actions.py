@@ -97,7 +97,7 @@ async def decide(
     zone: ZoneInfo,
 ) -> str:
     check_csrf(session, form.csrf)
-    decided = await review.decide(
+    await review.decide(
         res,
         access,
         xml_form_id,
@@ -112,7 +112,7 @@ async def decide(
         if following
         else queue_url(access.project_id, xml_form_id, query)
     )
-    return _with(target, decided=decided.review_state or "", title=decided.instance_name or instance_id)
+    return _with(target, decided=instance_id)
 
 
 async def comment(

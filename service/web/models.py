@@ -85,10 +85,10 @@ class QueueQuery(msgspec.Struct, frozen=True, kw_only=True):
 
 class Flash(msgspec.Struct, frozen=True, kw_only=True):
     """What the action before this page did, carried in the query of the redirect after it (shown once, escaped
-    like everything else; only known states and numbers are read from it)."""
+    like everything else). A decision is named by the household's instanceID only: the page reads its name and state
+    back (within the reader's scope), so a link cannot make the page claim something that did not happen."""
 
     decided: str | None = None
-    title: str | None = None
     commented: bool = False
     batch: str | None = None
     changed: int | None = None

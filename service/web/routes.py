@@ -50,7 +50,7 @@ _Text = Annotated[str | None, QueryParameter(required=False, max_length=40)]
 _Cursor = Annotated[str | None, QueryParameter(required=False, max_length=200)]
 _Count = Annotated[int | None, QueryParameter(required=False, ge=0, le=10**9)]
 _State = Annotated[str | None, QueryParameter(name="state", required=False, max_length=40)]
-_Title = Annotated[str | None, QueryParameter(required=False, max_length=300)]
+_Instance = Annotated[str | None, QueryParameter(required=False, max_length=255)]
 
 
 async def _web_session(request: Request[Any, Any, Any], resources: ResourcesDep) -> WebSession:
@@ -101,8 +101,7 @@ def _queue_query(
 
 
 def _flash(
-    decided: _Text = None,
-    title: _Title = None,
+    decided: _Instance = None,
     commented: _Text = None,
     batch: _Text = None,
     changed: _Count = None,
@@ -113,7 +112,6 @@ def _flash(
 ) -> Flash:
     return Flash(
         decided=decided,
-        title=title,
         commented=bool(commented),
         batch=batch,
         changed=changed,

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 
 from service.areas import service as areas
 from service.auth.access import access_to
+from service.errors import Problem
 from service.forms import reading as form_reading
 from service.forms import service as forms
 from service.projects import service as projects
@@ -208,7 +209,7 @@ async def queue_page(
         summary_url=f"{form_base(project_id, xml_form_id)}/summary",
         max_bulk=review.MAX_BULK,
         batch=_batch(project_id, xml_form_id, query, flash),
-        notice=_queue_notice(flash, t),
+        notice=await _queue_notice(res, access, xml_form_id, flash, t),
     )
 
 
@@ -227,18 +228,26 @@ def _batch(project_id: int, xml_form_id: str, query: QueueQuery, flash: Flash) -
     )
 
 
-def _decided(flash: Flash, t: Translator) -> str | None:
-    if flash.decided in QUEUE_STATES:
-        return t("household.decided", state=t(f"state.{flash.decided}"), title=flash.title or "")
-    return None
+async def _decided(res: Resources, access: Access, xml_form_id: str, flash: Flash, t: Translator) -> str | None:
+    """ "Recorded <state> for <household>": the household as it is now (nothing if it is not the reader's to see)."""
+    if not flash.decided:
+        return None
+    try:
+        decided = await reading.get_submission(res, access, xml_form_id, flash.decided)
+    except Problem as missing:
+        if missing.status != 404:
+            raise
+        return None
+    state = decided.review_state or "received"
+    return t("household.decided", state=t(f"state.{state}"), title=decided.instance_name or decided.instance_id)
 
 
-def _queue_notice(flash: Flash, t: Translator) -> str | None:
+async def _queue_notice(res: Resources, access: Access, xml_form_id: str, flash: Flash, t: Translator) -> str | None:
     if flash.restored is not None and flash.kept is not None:
         return t("bulk.undone", restored=flash.restored, kept=flash.kept)
     if flash.notice == "none_selected":
         return t("bulk.none_selected")
-    return _decided(flash, t)
+    return await _decided(res, access, xml_form_id, flash, t)
 
 
 def _photos(
@@ -343,7 +352,7 @@ async def household_page(
         decision=decision,
         queue_url=queue_url(project_id, xml_form_id, query),
         next_url=household_url(project_id, xml_form_id, following, query) if following else None,
-        notice=t("household.comment_added") if flash.commented else _decided(flash, t),
+        notice=t("household.comment_added") if flash.commented else await _decided(res, access, xml_form_id, flash, t),
     )
 
 

@@ -97,7 +97,7 @@ async def test_a_commune_supervisor_on_a_phone(
         _sign_in(page, origin, "ward@example.org")
 
         # The queue: oldest first, only the supervisor's commune, counts per state.
-        page.get_by_role("link", name="Danh sách chờ duyệt").first.click()
+        page.get_by_role("link", name="Danh sách hộ").first.click()
         page.wait_for_url(re.compile("/queue"))
         items = page.locator("ol.queue li a .title")
         assert items.all_inner_texts() == [site.titles[i] for i in mine]
@@ -106,6 +106,7 @@ async def test_a_commune_supervisor_on_a_phone(
             assert site.titles[hidden] not in body
         assert page.locator(".counts a").first.inner_text().endswith("3")
         assert page.evaluate("document.documentElement.scrollWidth") <= 360  # nothing sticks out sideways
+        save_artifact("queue-page.png", page.screenshot(full_page=True))
 
         # A household: photos first, each one loaded; tap to enlarge.
         items.first.click()
@@ -158,6 +159,7 @@ async def test_a_commune_supervisor_on_a_phone(
         rows = page.locator("table.summary tbody tr")
         codes = [rows.nth(i).get_attribute("data-area") for i in range(rows.count())]
         assert codes == [None, "474", "19750"]
+        save_artifact("summary-page.png", page.screenshot(full_page=True))
         total = rows.first.locator("td").all_inner_texts()
         assert total == ["3", "0", "1", "0", "2", "0"]
 
@@ -365,3 +367,51 @@ async def test_the_api_docs_load_without_any_outside_request(browser: BrowserThr
         return traffic.elsewhere()
 
     assert await browser.run(steps) == []
+
+
+async def test_the_core_flow_works_without_javascript(
+    browser: BrowserThread, server: LiveServer, site: Site, resources: Resources
+) -> None:
+    origin = server.url
+    mine = site.households["19750"]
+
+    def steps(chromium: Browser) -> None:
+        context = _context(chromium, locale="vi-VN", java_script_enabled=False)
+        page = context.new_page()
+        _sign_in(page, origin, "ward@example.org")
+        page.goto(f"{origin}{site.page('/queue')}")
+        assert page.locator("label.select-all").is_hidden()  # a JavaScript convenience only
+        page.locator("ol.queue .title").first.click()
+        # Approving needs no reason; the next household opens, saying what was recorded.
+        page.get_by_role("button", name="Duyệt").click()
+        page.wait_for_url(re.compile(re.escape(mine[1].replace(":", "%3A"))))
+        assert page.locator(".notice").inner_text() == f"Đã ghi quyết định “Đã duyệt” cho hộ {site.titles[mine[0]]}."
+        # A photo opens as itself.
+        with page.expect_navigation() as opened:
+            page.locator("a.enlarge").first.click()
+        assert opened.value is not None
+        assert opened.value.headers["content-type"] == "image/jpeg"
+        # Ticking two households and applying one decision to both, then undoing it.
+        page.goto(f"{origin}{site.page('/queue')}?state=received")
+        boxes = page.locator("input[name=instance]")
+        assert boxes.count() == 2
+        boxes.nth(0).check()
+        boxes.nth(1).check()
+        page.get_by_label("Quyết định", exact=True).select_option("rejected")
+        page.get_by_label("Lý do (bắt buộc khi có vấn đề hoặc từ chối)").select_option("duplicate_household")
+        page.get_by_role("button", name="Áp dụng").click()
+        page.wait_for_url(re.compile("batch="))
+        assert "2 hộ" in page.locator(".batch").inner_text()
+        page.get_by_role("button", name="Hoàn tác lô này").click()
+        page.wait_for_url(re.compile("restored=2"))
+        context.close()
+
+    await browser.run(steps)
+    states = await fetch(
+        resources, "select instance_id, review_state from submissions where instance_id = any($1::text[])", mine
+    )
+    assert {row["instance_id"]: row["review_state"] for row in states} == {
+        mine[0]: "approved",
+        mine[1]: None,
+        mine[2]: None,
+    }

@@ -18,7 +18,7 @@ WEB = Path(__file__).resolve().parents[2] / "service" / "web"
 TEMPLATES = sorted((WEB / "templates").glob("*.html"))
 _CALL = re.compile(r"""\b(?:t|translator)\(\s*["'](\w+\.\w+)["']""")
 _LITERAL = re.compile(r"""["'](\w+\.\w+)["']""")
-_ATTRIBUTES = re.compile(r"""\b(?:aria-label|title|alt|placeholder|label|data-reason-needed)="([^"]*)\"""")
+_ATTRIBUTES = re.compile(r"""\b(?:aria-label|title|alt|placeholder|label|data-reason-needed|data-label)="([^"]*)\"""")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
