@@ -158,7 +158,9 @@ def sign_in_page(
         cookies.append(
             Cookie(key=name, value=token, path="/", secure=secure, httponly=True, samesite="lax", max_age=12 * 3600)
         )
-    next_path = request.query_params.get("next")
+    next_path = safe_next(request.query_params.get("next"))
+    # The form posts its `next` in the query too, so a refused attempt shows the form again with it.
+    action = SIGN_IN_PATH if next_path == HOME_PATH else f"{SIGN_IN_PATH}?{urlencode({'next': next_path})}"
     return page(
         request,
         "sign_in.html",
@@ -168,7 +170,8 @@ def sign_in_page(
         headers=headers,
         cookies=cookies,
         sign_in_token=token,
-        next_path=safe_next(next_path) if next_path else HOME_PATH,
+        next_path=next_path,
+        sign_in_action=action,
         error=error,
         notice=notice,
     )

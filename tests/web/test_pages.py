@@ -197,3 +197,17 @@ async def test_over_https_the_cookie_is_secure_and_host_only(app: Litestar, site
         assert all(part in cookie for part in ("Secure", "HttpOnly", "Path=/", "SameSite=lax"))
         assert "Domain" not in cookie
         assert (await secure.get(site.page("/queue"))).status_code == 200
+
+
+async def test_a_refused_sign_in_keeps_where_it_was_going(client: AsyncTestClient[Litestar], site: Site) -> None:
+    queue = site.page("/queue")
+    form = await client.get(f"/review/sign-in?next={queue}")
+    token = _TOKEN.search(form.text)
+    assert token is not None
+    refused = await client.post(
+        f"/review/sign-in?next={queue}",
+        data={"email": "ward@example.org", "password": "wrong", "token": token.group(1), "next": queue},
+    )
+    assert refused.status_code == 401
+    assert "Sai thư điện tử hoặc mật khẩu." in refused.text
+    assert f'name="next" value="{queue}"' in refused.text
