@@ -1,4 +1,5 @@
-"""The `survey` command: serve | migrate | create-admin | app-user | db-shell. Thin: parse arguments, call functions."""
+"""The `survey` command: serve | worker | migrate | create-admin | app-user | db-shell. Thin: parse arguments, call
+functions."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import getpass
 import os
 import signal
 import sys
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ from service.settings import Settings, SettingsError
 from service.startup import prepare_in_child
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
 __all__ = ["main"]
 
@@ -72,6 +73,8 @@ def _serve(settings: Settings) -> int:
         preparation.join()
         if preparation.exitcode != 0:
             return preparation.exitcode or 1
+        # Background workers (photo evidence, housekeeping) beside the web workers; stopped before the database.
+        stack.enter_context(_job_workers(settings.serve_workers))
         with suppress(KeyboardInterrupt):
             uvicorn.run(
                 "service.asgi:create_asgi_app",
@@ -86,6 +89,34 @@ def _serve(settings: Settings) -> int:
                 timeout_graceful_shutdown=10,
             )
     return 0
+
+
+@contextmanager
+def _job_workers(count: int) -> Iterator[None]:
+    """`count` `survey worker` processes, restarted if one dies, stopped (SIGTERM, then SIGKILL) on exit."""
+    from service.jobs.supervisor import WorkerSupervisor
+
+    supervisor = WorkerSupervisor(count)
+    supervisor.start()
+    try:
+        yield
+    finally:
+        supervisor.stop()
+
+
+def _run_worker(settings: Settings, drain: bool, kinds: str | None) -> int:
+    from service.jobs.worker import ALL_KINDS, run_worker
+
+    chosen = [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None
+    unknown = sorted(set(chosen or []) - set(ALL_KINDS))
+    if unknown:
+        print(f"survey: unknown job kinds {unknown}; known: {', '.join(ALL_KINDS)}", file=sys.stderr)  # noqa: T201
+        return 2
+    signal.signal(signal.SIGTERM, _interrupt)
+    with ExitStack() as stack:
+        settings = _database(stack, settings)
+        # From here the worker's own handlers take SIGTERM and SIGINT (a graceful stop).
+        return run_worker(settings, drain=drain, kinds=chosen)
 
 
 def _run_migrate(settings: Settings) -> int:
@@ -195,6 +226,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="survey", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="migrate, set up on first start, then serve HTTP")
+    worker = commands.add_parser("worker", help="run background jobs (photo evidence, housekeeping) until stopped")
+    worker.add_argument("--drain", action="store_true", help="exit once no job is due (tests, benchmarks)")
+    worker.add_argument("--kinds", help="only these job kinds, comma-separated (photo,evidence,housekeeping)")
     commands.add_parser("migrate", help="apply database migrations and exit")
     admin = commands.add_parser("create-admin", help="create an admin account")
     admin.add_argument("--email", required=True)
@@ -219,6 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(settings)
+        if args.command == "worker":
+            return _run_worker(settings, args.drain, args.kinds)
         if args.command == "migrate":
             return _run_migrate(settings)
         if args.command == "db-shell":
