@@ -12,8 +12,10 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from service import health
 from service.appusers import routes as app_user_routes
 from service.auth import routes as auth_routes
+from service.evidence import routes as evidence_routes
 from service.forms import routes as forms_routes
 from service.http import ApiRequest, dependencies, handle_exception, header_auth, token_auth
+from service.jobs import routes as job_routes
 from service.openrosa import routes as openrosa_routes
 from service.projects import routes as project_routes
 from service.resources import open_resources
@@ -30,7 +32,13 @@ VERSION = "0.1.0"
 
 # Everything under /projects/{project_id}: reachable as /v1/… (Authorization header) and as /v1/key/{token}/…
 # (an app user's token, as ODK Central allows on every endpoint).
-PROJECT_SCOPED = [forms_routes.router, app_user_routes.router, submission_routes.router, openrosa_routes.router]
+PROJECT_SCOPED = [
+    forms_routes.router,
+    app_user_routes.router,
+    submission_routes.router,
+    evidence_routes.router,
+    openrosa_routes.router,
+]
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -45,6 +53,7 @@ def create_app(settings: Settings) -> Litestar:
             health.router,
             auth_routes.router,
             project_routes.router,
+            job_routes.router,
             Router(path="/v1", route_handlers=PROJECT_SCOPED, dependencies=header_auth()),
             Router(path="/v1/key/{token:str}", route_handlers=PROJECT_SCOPED, dependencies=token_auth()),
         ],

@@ -157,7 +157,7 @@ def _jpeg(image: Image.Image, quality: int) -> bytes:
 def dhash(image: Image.Image) -> int | None:
     """64-bit difference hash as a signed int64 (what a bigint column holds); None for a uniform image."""
     grey = image.convert("L").resize((9, 8), Image.Resampling.BOX)
-    pixels = list(grey.getdata())
+    pixels = list(grey.tobytes())
     if max(pixels) - min(pixels) < _MIN_HASH_SPREAD:
         return None
     bits = 0

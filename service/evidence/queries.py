@@ -9,7 +9,7 @@ only named when the caller may see them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
@@ -104,13 +104,17 @@ class PhotoRow(msgspec.Struct, frozen=True):
     gps_time: datetime | None
     phash: int | None
     small_key: str | None
+    small_size: int | None
+    small_sha256: str | None
     large_key: str | None
+    large_size: int | None
+    large_sha256: str | None
     large_is_original: bool | None
 
 
 class CheckRow(msgspec.Struct, frozen=True):
     code: str
-    severity: str
+    severity: Literal["info", "warn", "risk"]
     attachment_name: str | None
     reason_vi: str
     reason_en: str
@@ -284,7 +288,9 @@ async def household_photos(conn: Connection, scope: Scope, submission_id: int) -
                b.storage_key, p.status, p.reason, p.format, p.width, p.height, p.orientation, p.has_exif, p.make,
                p.model, p.software, p.taken_local, p.taken_offset, p.taken_at, p.taken_zone_assumed,
                p.gps_latitude, p.gps_longitude, p.gps_altitude, p.gps_accuracy, p.gps_time, p.phash,
-               small.storage_key as small_key, large.storage_key as large_key, p.large_is_original
+               small.storage_key as small_key, small.size as small_size, encode(small.sha256, 'hex') as small_sha256,
+               large.storage_key as large_key, large.size as large_size, encode(large.sha256, 'hex') as large_sha256,
+               p.large_is_original
         from submissions s
         join submission_attachments a on a.submission_version_id = s.current_version_id
         left join blobs b on b.id = a.blob_id

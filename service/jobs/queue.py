@@ -14,7 +14,14 @@ if TYPE_CHECKING:
 
     from .queries import JobKind
 
-__all__ = ["PRIORITY", "enqueue_evidence", "enqueue_photo_analysis", "evidence_key", "parse_evidence_key"]
+__all__ = [
+    "PRIORITY",
+    "enqueue_evidence",
+    "enqueue_photo_analysis",
+    "evidence_key",
+    "evidence_pending",
+    "parse_evidence_key",
+]
 
 # Lower runs first: a photo's analysis before the checks of the households that show it, and both before the sweep.
 PRIORITY: dict[JobKind, int] = {"photo": 0, "evidence": 1, "housekeeping": 2}
@@ -40,3 +47,10 @@ async def enqueue_evidence(conn: Connection, households: list[tuple[int, int]]) 
 async def enqueue_photo_analysis(conn: Connection, blob_ids: list[int]) -> None:
     """Analyse these photo contents unless done or pending (the same bytes are analysed once)."""
     await queries.enqueue_photo_jobs(conn, blob_ids, priority=PRIORITY["photo"])
+
+
+async def evidence_pending(conn: Connection, form_id: int, submission_id: int) -> bool:
+    """Whether the household's checks are queued or running (so what is stored may be about to change)."""
+    key = evidence_key(form_id, submission_id)
+    states = await queries.pending_states(conn, "evidence", [key])
+    return states.get(key) in {"queued", "running"}

@@ -12,7 +12,7 @@ from service.structs import Output
 if TYPE_CHECKING:
     from .queries import SubmissionRow, SubmissionVersionRow
 
-__all__ = ["AttachmentOut", "GeopointOut", "SubmissionOut", "VersionOut"]
+__all__ = ["AttachmentOut", "CheckCountsOut", "GeopointOut", "SubmissionOut", "VersionOut"]
 
 
 class GeopointOut(Output, kw_only=True):
@@ -20,6 +20,14 @@ class GeopointOut(Output, kw_only=True):
     longitude: float
     altitude: float | None
     accuracy: float | None
+
+
+class CheckCountsOut(Output, kw_only=True):
+    """The household's evidence checks by severity (service/evidence)."""
+
+    info: int
+    warn: int
+    risk: int
 
 
 class SubmissionOut(Output, kw_only=True):
@@ -38,6 +46,9 @@ class SubmissionOut(Output, kw_only=True):
     geopoint: GeopointOut | None
     created_at: datetime
     updated_at: datetime | None
+    # Photo evidence: 0-100, null until the checks first ran; `checks` counts them by severity.
+    risk_score: int | None = None
+    checks: CheckCountsOut | None = None
 
     @classmethod
     def of(cls, row: SubmissionRow) -> SubmissionOut:
@@ -61,6 +72,8 @@ class SubmissionOut(Output, kw_only=True):
             geopoint=point,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            risk_score=row.risk_score,
+            checks=CheckCountsOut(info=row.evidence_info, warn=row.evidence_warn, risk=row.evidence_risk),
         )
 
 

@@ -55,6 +55,11 @@ class SubmissionRow(msgspec.Struct, frozen=True):
     form_version: str
     created_at: datetime
     updated_at: datetime
+    # Photo evidence (service/evidence): null until first checked; its checks counted by severity.
+    risk_score: int | None
+    evidence_info: int
+    evidence_warn: int
+    evidence_risk: int
 
 
 class SubmissionVersionRow(msgspec.Struct, frozen=True):
@@ -78,7 +83,8 @@ class AttachmentRow(msgspec.Struct, frozen=True):
 _SUBMISSION = """select s.id, s.instance_id, v.instance_id as current_instance_id, s.current_version_id,
     s.instance_name, s.review_state, s.encrypted, s.submitter_user_id, s.submitter_app_user_id, s.device_id,
     s.latitude, s.longitude, s.altitude, s.accuracy, s.attachments_expected, s.attachments_present, s.area_codes,
-    fv.version as form_version, s.created_at, s.updated_at
+    fv.version as form_version, s.created_at, s.updated_at,
+    s.risk_score, s.evidence_info, s.evidence_warn, s.evidence_risk
     from submissions s
     join submission_versions v on v.id = s.current_version_id
     join form_versions fv on fv.id = s.form_version_id"""
