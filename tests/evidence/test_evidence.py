@@ -82,7 +82,7 @@ def _households(now: datetime) -> list[Household]:
     def near(lat_lon: tuple[float, float], seed: int, **extra: Any) -> bytes:
         return photo(seed, gps=move(*lat_lon, north_m=15), gps_accuracy=5.0, taken=during, offset="+07:00", **extra)
 
-    def h(name: str, at: tuple[float, float], commune: str = C, **fields: Any) -> Household:
+    def h(name: str, at: tuple[float, float], commune: str | None = C, **fields: Any) -> Household:
         return Household(name=name, point=point(at), start=start, end=end, commune=commune, district=DISTRICT, **fields)
 
     good_front = near(P0, 1)
@@ -341,7 +341,7 @@ async def test_photo_near_the_house_and_taken_during_the_visit(res: Resources, s
     near = one(good, "photo.gps_near", FRONT)
     assert near["severity"] == "info"
     assert near["facts"]["distanceM"] == pytest.approx(15, abs=1)
-    # 30 m + 2 × √(5² + 5²)
+    # 30 m + 2 x √(5² + 5²)
     assert near["facts"]["toleranceM"] == pytest.approx(44.1, abs=0.1)
     assert one(good, "photo.taken_during_visit", FRONT)["severity"] == "info"
     roof = one(good, "photo.taken_during_visit", ROOF)

@@ -127,7 +127,7 @@ def truncated(data: bytes) -> bytes:
 
 
 def bomb_png(width: int = 30_000, height: int = 30_000) -> bytes:
-    """A tiny PNG whose header declares width × height pixels (a decompression bomb)."""
+    """A tiny PNG whose header declares width x height pixels (a decompression bomb)."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
