@@ -27,6 +27,7 @@ from .context import Outcome
 
 if TYPE_CHECKING:
     from service.media.store import StoredObject
+    from service.resources import Resources
 
     from .context import JobContext
 
@@ -40,12 +41,11 @@ _MAX_ROWS_PER_SWEEP = 20_000
 
 
 async def run_sweep(ctx: JobContext) -> Outcome:
-    await sweep(ctx)
+    await sweep(ctx.res)
     return Outcome("again", float(ctx.res.settings.housekeeping_interval_s))
 
 
-async def sweep(ctx: JobContext) -> dict[str, int]:
-    res = ctx.res
+async def sweep(res: Resources) -> dict[str, int]:
     settings = res.settings
     grace = float(settings.media_orphan_grace_s)
     counts = {"blobRows": 0, "objects": 0, "tombstones": 0, "jobs": 0, "signInFailures": 0}
@@ -60,9 +60,9 @@ async def sweep(ctx: JobContext) -> dict[str, int]:
     async for found in res.store.list():
         page.append(found)
         if len(page) >= _BATCH:
-            counts["objects"] += await _sweep_objects(ctx, page, grace)
+            counts["objects"] += await _sweep_objects(res, page, grace)
             page = []
-    counts["objects"] += await _sweep_objects(ctx, page, grace)
+    counts["objects"] += await _sweep_objects(res, page, grace)
     async with res.pool.acquire() as conn:
         # A tombstone has done its work once its file is gone or reclaimed (two grace periods at most).
         counts["tombstones"] = await purge_tombstones(conn, older_than_s=2 * grace)
@@ -72,10 +72,9 @@ async def sweep(ctx: JobContext) -> dict[str, int]:
     return counts
 
 
-async def _sweep_objects(ctx: JobContext, page: list[StoredObject], grace: float) -> int:
+async def _sweep_objects(res: Resources, page: list[StoredObject], grace: float) -> int:
     if not page:
         return 0
-    res = ctx.res
     newest_allowed = time.time() - grace
     old = [o for o in page if o.modified < newest_allowed]
     if not old:
