@@ -24,7 +24,17 @@ if TYPE_CHECKING:
     from service.resources import Resources
     from service.submissions.service import IngestResult
 
-__all__ = ["EVIDENCE_SURVEY", "FORM_ID", "Household", "ZONE", "fetch", "household_xml", "publish", "submit"]
+__all__ = [
+    "EVIDENCE_SURVEY",
+    "FORM_ID",
+    "Household",
+    "ZONE",
+    "fetch",
+    "forget_schemas",
+    "household_xml",
+    "publish",
+    "submit",
+]
 
 FORM_ID = "evidence"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -107,6 +117,14 @@ async def submit(res: Resources, access: Access, household: Household) -> Ingest
                 codes,
             )
     return result
+
+
+def forget_schemas() -> None:
+    """Empty the process's cache of form schemas, which is keyed by form version id only: every test database
+    numbers its versions from 1, so this form's schema would be taken for another test's version 1."""
+    from service.forms import collect
+
+    collect._SCHEMA_CACHE.clear()
 
 
 async def fetch(res: Resources, sql: str, *args: Any) -> list[dict[str, Any]]:

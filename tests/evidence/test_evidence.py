@@ -26,7 +26,7 @@ from service.auth.service import create_user
 from service.projects.service import assign_role
 from service.resources import open_resources
 from tests.conftest import make_settings
-from tests.evidence.kit import FORM_ID, FRONT, ROOF, ZONE, Household, fetch, publish, submit
+from tests.evidence.kit import FORM_ID, FRONT, ROOF, ZONE, Household, fetch, forget_schemas, publish, submit
 from tests.support.db import create_database, drop_database, with_database
 from tests.support.photos import bomb_png, exif_time, move, near_copy, photo, truncated
 from tests.support.s3 import ACCESS_KEY, SECRET_KEY
@@ -179,6 +179,7 @@ async def _seed(settings: Settings) -> tuple[dict[str, int], dict[str, str], byt
         await create_user(res, SYSTEM, email=ADMIN[0], password=ADMIN[1], is_admin=True)
         supervisor = await create_user(res, SYSTEM, email=SUPERVISOR_D[0], password=SUPERVISOR_D[1])
         await assign_role(res, access, user_id=supervisor.id, role="supervisor", area_codes=[D])
+    forget_schemas()
     return ids, instances, households[0].files[FRONT]
 
 

@@ -62,7 +62,7 @@ def _sweep_ran(database_url: str) -> bool:
 
 
 def test_serve_runs_a_worker_and_stops_it(fresh_database: str, tmp_path: Path) -> None:
-    with live_server(database_url=fresh_database, tmp_path=tmp_path) as server:
+    with live_server(database_url=fresh_database, tmp_path=tmp_path, env={"SERVE_WORKERS": "1"}) as server:
         _wait(lambda: len(_workers(server.process.pid)) == 1)
         [worker] = _workers(server.process.pid)
         assert worker.nice() == 10  # below the web workers
