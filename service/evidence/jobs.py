@@ -52,12 +52,11 @@ _PHOTO_WAIT_S = 2.0
 
 
 async def run_photo_job(ctx: JobContext) -> Outcome:
-    res = ctx.res
+    res, conn = ctx.res, ctx.conn
     blob_id = int(ctx.job.key)
-    async with res.pool.acquire() as conn:
-        if await queries.analysis_exists(conn, blob_id):
-            return Outcome()
-        blob = await blob_by_id(conn, blob_id)
+    if await queries.analysis_exists(conn, blob_id):
+        return Outcome()
+    blob = await blob_by_id(conn, blob_id)
     if blob is None:
         return Outcome()  # the content is gone (swept): nothing to analyse
     if blob.size > res.settings.evidence_max_photo_bytes:
@@ -74,8 +73,8 @@ async def run_photo_job(ctx: JobContext) -> Outcome:
         else:
             analysis = await ctx.in_cpu_pool(_analyse, data, res.settings.max_image_pixels, ctx.evidence)
     thumbnails = [t for t in (analysis.small, analysis.large) if t is not None]
-    added = await _put_thumbnails(res.pool, res.store, thumbnails)
-    async with res.pool.acquire() as conn, conn.transaction():
+    added = await _put_thumbnails(conn, res.store, thumbnails)
+    async with conn.transaction():
         await claim_new_blobs(conn, res.store, added)
         rows = [
             NewBlob(bytes.fromhex(hashlib.sha256(t).hexdigest()), len(t), "image/jpeg", res.store.key_for(_hex(t)))
@@ -106,12 +105,11 @@ def _sha(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
-async def _put_thumbnails(pool: Any, store: MediaStore, thumbnails: list[bytes]) -> list[tuple[bytes, str]]:
+async def _put_thumbnails(conn: Connection, store: MediaStore, thumbnails: list[bytes]) -> list[tuple[bytes, str]]:
     """Put the thumbnails the store does not know yet; (sha256, key) of those put, for claim_new_blobs."""
     if not thumbnails:
         return []
-    async with pool.acquire() as conn:
-        known = await known_blobs(conn, [_sha(t) for t in thumbnails])
+    known = await known_blobs(conn, [_sha(t) for t in thumbnails])
     added = []
     for data in thumbnails:
         sha = _sha(data)
@@ -133,23 +131,22 @@ async def _put_thumbnails(pool: Any, store: MediaStore, thumbnails: list[bytes])
 
 
 async def run_evidence_job(ctx: JobContext) -> Outcome:
-    res, config = ctx.res, ctx.evidence
+    config, conn = ctx.evidence, ctx.conn
     form_id, submission_id = parse_evidence_key(ctx.job.key)
-    async with res.pool.acquire() as conn:
-        project_id = await queries.form_project(conn, form_id)
-        if project_id is None:
-            return Outcome()
-        # The worker checks on behalf of the household's project: all of it, nothing else.
-        scope = Scope(project_id=project_id, areas=None)
-        row = await queries.household(conn, scope, form_id, submission_id)
-        if row is None or row.deleted:
-            return Outcome()
-        photo_rows = await queries.household_photos(conn, scope, submission_id)
-        photos = await _photo_evidence(conn, photo_rows)
-        if photos is None:
-            return Outcome("defer", _PHOTO_WAIT_S)
-        facts, sharing = await _household_facts(conn, scope, row, photos, photo_rows, config)
-        previous = await queries.previous_others(conn, submission_id)
+    project_id = await queries.form_project(conn, form_id)
+    if project_id is None:
+        return Outcome()
+    # The worker checks on behalf of the household's project: all of it, nothing else.
+    scope = Scope(project_id=project_id, areas=None)
+    row = await queries.household(conn, scope, form_id, submission_id)
+    if row is None or row.deleted:
+        return Outcome()
+    photo_rows = await queries.household_photos(conn, scope, submission_id)
+    photos = await _photo_evidence(conn, photo_rows)
+    if photos is None:
+        return Outcome("defer", _PHOTO_WAIT_S)
+    facts, sharing = await _household_facts(conn, scope, row, photos, photo_rows, config)
+    previous = await queries.previous_others(conn, submission_id)
     checks = evaluate(facts, config)
     score = risk_score(checks, config)
     counts = count_by_severity(checks)
@@ -158,7 +155,7 @@ async def run_evidence_job(ctx: JobContext) -> Outcome:
     if newly:
         # They should learn that they share a photo with this household too.
         form_of = {s.submission_id: s.form_id for s in sharing}
-        async with res.pool.acquire() as conn, conn.transaction():
+        async with conn.transaction():
             await enqueue_evidence(conn, [(form_of[other], other) for other in newly if other in form_of])
     changed = (row.risk_score, row.evidence_info, row.evidence_warn, row.evidence_risk, row.evidence_version_id) != (
         score,
@@ -167,7 +164,7 @@ async def run_evidence_job(ctx: JobContext) -> Outcome:
         counts["risk"],
         row.current_version_id,
     )
-    async with res.pool.acquire() as conn, conn.transaction():
+    async with conn.transaction():
         await queries.replace_checks(conn, submission_id, row.current_version_id, checks)
         await queries.set_evidence_summary(conn, submission_id, row.current_version_id, score=score, counts=counts)
         await hold_point("job.evidence.before_commit")

@@ -7,7 +7,8 @@ never an exception: a hostile file must not crash a job or stall the queue.
 Thumbnails: about 240 px and about 1280 px on the long side, upright (the EXIF orientation applied), JPEG.
 JPEG is decoded in draft mode at the DCT scale (1/1, 1/2, 1/4, 1/8) nearest to 1280 px, so a 12 MP photo is
 decoded at 1008 px and never resampled; only when no scale lands within ±30 % of 1280 px is the decoded image
-resized. When the original is itself a JPEG of that size and upright, it serves as the large view.
+resized. When the original is itself a JPEG of that size and upright (what Collect sends with max-pixels 1280 to
+1600), it serves as the large view, and only the small one is made, from a decode at 1/4 or 1/8 scale.
 
 Perceptual hash: a 64-bit dHash (difference hash) of the upright image: 9x8 grey pixels, one bit per horizontal
 neighbour pair (is the left one brighter?). It survives recompression, resizing and small colour or brightness
@@ -125,23 +126,27 @@ def _unreadable(reason: str) -> PhotoAnalysis:
 def _render(image: Image.Image, facts: PhotoFacts) -> PhotoAnalysis:
     width, height = image.size
     long_side = max(width, height)
+    transpose = _TRANSPOSE.get(facts.orientation or 1)
+    # An upright JPEG already about the large size is its own large view: then only the small one is made, from a
+    # decode at the smallest DCT scale that still gives SMALL_PX (a 1600 px photo decodes at 400 px, 4x cheaper).
+    large_is_original = image.format == "JPEG" and transpose is None and long_side <= LARGE_PX * _ABOUT
+    target = SMALL_PX if large_is_original else LARGE_PX / _ABOUT
     scale = 1
     if image.format == "JPEG":
-        # The largest DCT scale that keeps the long side at "about 1280" or more.
-        while scale < 8 and long_side / (scale * 2) >= LARGE_PX / _ABOUT:
+        while scale < 8 and long_side / (scale * 2) >= target:
             scale *= 2
         if scale > 1:
             image.draft("RGB", (math.ceil(width / scale), math.ceil(height / scale)))
     image.load()
     upright = image if image.mode == "RGB" else image.convert("RGB")
-    transpose = _TRANSPOSE.get(facts.orientation or 1)
     if transpose is not None:
         upright = upright.transpose(transpose)
-    large_is_original = image.format == "JPEG" and transpose is None and scale == 1 and long_side <= LARGE_PX * _ABOUT
-    if max(upright.size) > LARGE_PX * _ABOUT:
-        upright.thumbnail((LARGE_PX, LARGE_PX), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    large = None if large_is_original else _jpeg(upright, _JPEG_QUALITY_LARGE)
-    small_image = upright.copy()
+    large = None
+    if not large_is_original:
+        if max(upright.size) > LARGE_PX * _ABOUT:
+            upright.thumbnail((LARGE_PX, LARGE_PX), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        large = _jpeg(upright, _JPEG_QUALITY_LARGE)
+    small_image = upright.copy() if large is not None else upright
     small_image.thumbnail((SMALL_PX, SMALL_PX), Image.Resampling.BILINEAR, reducing_gap=2.0)
     small = _jpeg(small_image, _JPEG_QUALITY_SMALL)
     facts = msgspec.structs.replace(facts, phash=dhash(small_image))

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from concurrent.futures import ThreadPoolExecutor
 
+    from service.db.pool import Connection
     from service.evidence.config import EvidenceConfig
     from service.resources import Resources
 
@@ -41,6 +42,9 @@ class JobContext:
     # CPU-heavy work (image decoding) runs here: as many threads as the worker runs jobs at once.
     cpu: ThreadPoolExecutor
     job: ClaimedJob
+    # The job's own connection, for the whole job (one checkout, not one per statement); the worker settles the
+    # job on it afterwards. Not in a transaction: handlers open theirs.
+    conn: Connection
 
     async def in_cpu_pool(self, function: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.cpu, function, *args)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
     from uuid import UUID
 
+    from service.db.pool import Connection
     from service.resources import Resources
     from service.settings import Settings
 
@@ -96,6 +97,7 @@ class Worker:
         self.evidence = EvidenceConfig(self.settings)
         self.cpu = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="job-cpu")
         self.running: dict[UUID, asyncio.Task[None]] = {}
+        self._next_exhausted_check = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info(
@@ -137,10 +139,14 @@ class Worker:
 
     async def _claim(self, free: int) -> list[ClaimedJob]:
         try:
-            async with self.res.pool.acquire() as conn, conn.transaction():
-                failed = await queries.fail_exhausted(conn, max_attempts=self.settings.job_max_attempts)
-                if failed:
-                    log.warning("%d job(s) failed for good: their worker stopped during every attempt", failed)
+            async with self.res.pool.acquire() as conn:
+                now = asyncio.get_running_loop().time()
+                if now >= self._next_exhausted_check:
+                    # Jobs whose worker died on their last attempt; looked for once per half lease, not per claim.
+                    self._next_exhausted_check = now + self.settings.job_lease_s / 2
+                    failed = await queries.fail_exhausted(conn, max_attempts=self.settings.job_max_attempts)
+                    if failed:
+                        log.warning("%d job(s) failed for good: their worker stopped during every attempt", failed)
                 return await queries.claim_jobs(
                     conn,
                     limit=free,
@@ -167,27 +173,29 @@ class Worker:
             if job.previous_state == "running":
                 log.warning("taking over %s job %s (attempt %d): its worker stopped", job.kind, job.key, job.attempts)
             handler = HANDLERS[job.kind]
-            try:
-                outcome = await handler(JobContext(self.res, self.evidence, self.cpu, job))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a job's failure is recorded and retried, never fatal to the worker
-                log.warning("%s job %s failed (attempt %d)", job.kind, job.key, job.attempts, exc_info=True)
-                await self._failed(job, f"{type(exc).__name__}: {exc}")
-            else:
-                await self._settle(job, outcome)
+            async with self.res.pool.acquire() as conn:
+                try:
+                    outcome = await handler(JobContext(self.res, self.evidence, self.cpu, job, conn))
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # a job's failure is recorded and retried, never fatal to the worker
+                    log.warning("%s job %s failed (attempt %d)", job.kind, job.key, job.attempts, exc_info=True)
+                    await self._failed(job, f"{type(exc).__name__}: {exc}")
+                else:
+                    await self._settle(conn, job, outcome)
+        except Exception:  # no connection for the job (the database is down): its lease ends and it runs again
+            log.exception("worker: %s job %s could not run", job.kind, job.key)
         finally:
             self.running.pop(job.claim, None)
 
-    async def _settle(self, job: ClaimedJob, outcome: Outcome) -> None:
+    async def _settle(self, conn: Connection, job: ClaimedJob, outcome: Outcome) -> None:
         with _logged(f"recording the end of {job.kind} job {job.key}"):
-            async with self.res.pool.acquire() as conn:
-                if outcome.kind == "defer":
-                    await queries.defer_job(conn, job.id, job.claim, delay_s=outcome.delay_s)
-                elif outcome.kind == "again":
-                    await queries.schedule_next(conn, job.id, job.claim, after_s=outcome.delay_s)
-                elif not await queries.finish_job(conn, job.id, job.claim):
-                    log.warning("%s job %s finished after its lease was taken over", job.kind, job.key)
+            if outcome.kind == "defer":
+                await queries.defer_job(conn, job.id, job.claim, delay_s=outcome.delay_s)
+            elif outcome.kind == "again":
+                await queries.schedule_next(conn, job.id, job.claim, after_s=outcome.delay_s)
+            elif not await queries.finish_job(conn, job.id, job.claim):
+                log.warning("%s job %s finished after its lease was taken over", job.kind, job.key)
 
     async def _failed(self, job: ClaimedJob, error: str) -> None:
         backoff = min(self.settings.job_backoff_max_s, self.settings.job_backoff_s * 4 ** (job.attempts - 1))
