@@ -83,6 +83,24 @@ def _unique(photo: bytes) -> bytes:
     return photo[:2] + b"\xff\xfe\x00\x12" + uuid.uuid4().bytes + photo[2:]
 
 
+def _distinct(photo: bytes, seed: int) -> bytes:
+    """Another picture (other house, other perceptual hash) on the same background: a few big shapes drawn on it,
+    re-encoded with its EXIF. A backlog of copies would make every household match every other one."""
+    rng = random.Random(seed)
+    with Image.open(io.BytesIO(photo)) as original:
+        exif = original.getexif()
+        image = original.convert("RGB")
+    draw = ImageDraw.Draw(image)
+    width, height = image.size
+    for _ in range(6):
+        x, y = rng.randrange(width), rng.randrange(height)
+        w, h = rng.randrange(width // 6, width // 2), rng.randrange(height // 6, height // 2)
+        draw.rectangle((x, y, x + w, y + h), fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=88, exif=exif)
+    return buffer.getvalue()
+
+
 def _form_xlsx(photos: int) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
@@ -168,6 +186,20 @@ def _postgres() -> list[psutil.Process]:
     return found
 
 
+def _pg_cpu() -> dict[int, float]:
+    """CPU seconds of every PostgreSQL process now, by pid (backends come and go: compare by pid)."""
+    found = {}
+    for process in _postgres():
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            found[process.pid] = times.user + times.system
+    return found
+
+
+def _pg_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
 def _cpu(processes: list[psutil.Process]) -> float:
     total = 0.0
     for process in processes:
@@ -208,7 +240,7 @@ async def _seed_households(url: str, media: Path, households: int, photos: list[
             names = [f"{uuid.uuid4().hex}.jpg" for _ in range(2)]
             files = {}
             for name in names:
-                data = _unique(random.choice(photos))
+                data = _distinct(random.choice(photos), random.randrange(1 << 30))
                 spool = res.store.spool(limit=len(data))
                 spool.write(data)
                 files[name] = ReceivedFile(name=name, declared_type="image/jpeg", spool=spool, info=spool.finish())
@@ -239,8 +271,8 @@ def _drain_once(
         LOG_LEVEL="INFO",
         WORKER_CONCURRENCY=str(args.concurrency),
         WORKER_NICE=str(args.nice),
+        WORKER_IDLE="false",
     )
-    postgres = _postgres()
     with log.open("wb") as handle:
         process = psutil.Popen(
             [str(ROOT / ".venv/bin/survey"), "worker", "--drain", "--kinds", "photo,evidence"],
@@ -249,11 +281,12 @@ def _drain_once(
             stderr=subprocess.STDOUT,
         )
     _wait_started(log, process)
-    started, cpu_before, pg_before = time.perf_counter(), _cpu([process]), _cpu(postgres)
+    started, cpu_before, pg_before = time.perf_counter(), _cpu([process]), _pg_cpu()
     machine_before = psutil.cpu_times()
-    last_cpu = cpu_before
+    last_cpu, pg_after = cpu_before, pg_before
     while process.poll() is None:  # sample until the very end: a finished process has no CPU times to read
         last_cpu = max(last_cpu, _cpu([process]))
+        pg_after = {**pg_after, **_pg_cpu()}
         time.sleep(0.02)
     wall = time.perf_counter() - started
     machine_after = psutil.cpu_times()
@@ -265,7 +298,7 @@ def _drain_once(
         "wall_s": wall,
         "photos_per_s": count / wall,
         "worker_cpu_ms_per_photo": (last_cpu - cpu_before) * 1000 / count,
-        "pg_cpu_ms_per_photo": (_cpu(postgres) - pg_before) * 1000 / count,
+        "pg_cpu_ms_per_photo": _pg_delta(pg_before, pg_after) * 1000 / count,
         "machine_cores_busy": busy / wall,
     }
 
@@ -353,18 +386,21 @@ def _setup(base: str) -> tuple[str, int]:
         return user.json()["token"], project
 
 
-def _backlog(url: str) -> int:
+def _photo_jobs(url: str, state: str) -> int:
     async def count() -> int:
         conn = await asyncpg.connect(url)
         try:
-            return int(await conn.fetchval("select count(*) from jobs where kind = 'photo' and state = 'queued'"))
+            return int(await conn.fetchval("select count(*) from jobs where kind = 'photo' and state = $1", state))
         finally:
             await conn.close()
 
     return asyncio.run(count())
 
 
-def _ingest(base: str, token: str, project: int, server: psutil.Popen, count: int, concurrency: int) -> float:
+def _ingest(
+    base: str, token: str, project: int, server: psutil.Popen, count: int, concurrency: int
+) -> tuple[float, float]:
+    """(submissions/s, server CPU-ms per submission) of one bench/ingest.py run against the running server."""
     done = subprocess.run(
         [
             str(ROOT / ".venv/bin/python"),
@@ -389,8 +425,10 @@ def _ingest(base: str, token: str, project: int, server: psutil.Popen, count: in
         check=True,
         timeout=600,
     )
-    line = next(line for line in done.stdout.splitlines() if line.startswith("throughput:"))
-    return float(line.split()[1])
+    lines = done.stdout.splitlines()
+    rate = next(line for line in lines if line.startswith("throughput:"))
+    cpu = next(line for line in lines if line.startswith("server CPU-ms per submission:"))
+    return float(rate.split()[1]), float(cpu.rsplit(" ", 1)[1])
 
 
 def intake(args: argparse.Namespace) -> None:
@@ -404,16 +442,18 @@ def intake(args: argparse.Namespace) -> None:
                 token, project = _setup(base)
                 # The backlog the worker drains while the load runs: 2 real photos per household.
                 seeded = asyncio.run(_seed_households(url, media, args.backlog, photos))
-                print(f"backlog: {seeded} photos ({_backlog(url)} photo jobs queued)")
-                without, with_worker = [], []
-                for run in range(args.runs):
-                    without.append(_ingest(base, token, project, server, args.count, args.concurrency))
+                print(f"backlog: {seeded} photos ({_photo_jobs(url, 'queued')} photo jobs queued)")
+                without: list[tuple[float, float]] = []
+                with_worker: list[tuple[float, float]] = []
+
+                def measured_with_worker(run: int) -> None:
                     log = directory / f"worker-{run}.log"
                     env = _env(
                         url,
                         media,
                         LOG_LEVEL="INFO",
                         WORKER_NICE=str(args.nice),
+                        WORKER_IDLE="true" if args.idle else "false",
                         WORKER_CONCURRENCY=str(args.worker_concurrency),
                     )
                     with log.open("wb") as handle:
@@ -425,17 +465,29 @@ def intake(args: argparse.Namespace) -> None:
                         )
                     _wait_started(log, worker)
                     time.sleep(1)  # let it reach full speed
-                    before = _backlog(url)
+                    done, started = _photo_jobs(url, "done"), time.perf_counter()
                     with_worker.append(_ingest(base, token, project, server, args.count, args.concurrency))
-                    after = _backlog(url)
+                    analysed, elapsed = _photo_jobs(url, "done") - done, time.perf_counter() - started
                     worker.terminate()
                     worker.wait(30)
-                    print(
-                        f"run {run + 1}: {without[-1]:.1f} submissions/s without the worker, {with_worker[-1]:.1f} with"
-                        f" it ({before - after} backlog photos analysed meanwhile, {after} left)"
-                    )
-                    if after == 0:
+                    left = _photo_jobs(url, "queued")
+                    print(f"  with the worker: the worker analysed {analysed} photos ({analysed / elapsed:.1f}/s)")
+                    if left == 0:
                         print("  warning: the backlog ran out during the run; raise --backlog")
+
+                for run in range(args.runs):
+                    # Alternate which goes first, so a drift in the machine's other load does not favour one side.
+                    if run % 2:
+                        measured_with_worker(run)
+                        without.append(_ingest(base, token, project, server, args.count, args.concurrency))
+                    else:
+                        without.append(_ingest(base, token, project, server, args.count, args.concurrency))
+                        measured_with_worker(run)
+                    (a, a_cpu), (b, b_cpu) = without[-1], with_worker[-1]
+                    print(
+                        f"run {run + 1}: {a:.1f} submissions/s without the worker, {b:.1f} with it ({b / a - 1:+.1%});"
+                        f" server CPU-ms per submission {a_cpu:.2f} / {b_cpu:.2f}"
+                    )
             finally:
                 server.send_signal(2)
                 try:
@@ -444,8 +496,14 @@ def intake(args: argparse.Namespace) -> None:
                     for child in server.children(recursive=True):
                         child.kill()
                     server.kill()
-    a, b = statistics.median(without), statistics.median(with_worker)
-    print(f"median of {args.runs}: {a:.1f} submissions/s without, {b:.1f} with the worker: {100 * (b - a) / a:+.1f} %")
+    a, b = statistics.median(r for r, _ in without), statistics.median(r for r, _ in with_worker)
+    change = statistics.median(w[0] / o[0] - 1 for w, o in zip(with_worker, without, strict=True))
+    cpu_change = statistics.median(w[1] / o[1] - 1 for w, o in zip(with_worker, without, strict=True))
+    print(
+        f"median of {args.runs}: {a:.1f} submissions/s without, {b:.1f} with the worker "
+        f"(median of the per-run changes: {change:+.1%}; worker nice {args.nice}{', SCHED_IDLE' if args.idle else ''}"
+        f", concurrency {args.worker_concurrency}); server CPU per submission {cpu_change:+.1%}"
+    )
 
 
 # lookup
@@ -535,7 +593,8 @@ def main() -> None:
     i.add_argument("--backlog", type=int, default=900, help="households of 2 photos queued before the runs")
     i.add_argument("--count", type=int, default=1500)
     i.add_argument("--concurrency", type=int, default=8)
-    i.add_argument("--nice", type=int, default=10)
+    i.add_argument("--nice", type=int, default=19)
+    i.add_argument("--idle", action=argparse.BooleanOptionalAction, default=True, help="SCHED_IDLE (the default)")
     i.add_argument("--worker-concurrency", type=int, default=1)
     i.add_argument("--runs", type=int, default=3)
     lk = modes.add_parser("lookup", help="near-duplicate lookup latency over many stored hashes")

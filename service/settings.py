@@ -105,10 +105,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: str = ""
 
     # Background jobs (service/jobs): `survey worker` processes; `serve` starts `serve_workers` of them beside the web
-    # workers. Each runs `worker_concurrency` jobs at once at `worker_nice` (photo work is CPU: intake comes first).
+    # workers. Each runs `worker_concurrency` jobs at once, at `worker_nice` and, with `worker_idle` (Linux), in the
+    # SCHED_IDLE class: photo work is CPU, and intake comes first (docs/performance.md, "Photo evidence").
     serve_workers: int = 1
     worker_concurrency: int = 1
-    worker_nice: int = 10
+    worker_nice: int = 19
+    worker_idle: bool = True
     worker_poll_s: float = 1.0
     # A job not renewed for this long (its worker died) is taken again; an attempt is counted at each claim.
     job_lease_s: float = 60.0

@@ -61,15 +61,21 @@ _DRAIN_HORIZON_S = 5.0
 
 
 def run_worker(settings: Settings, *, drain: bool = False, kinds: list[str] | None = None) -> int:
-    _lower_priority(settings.worker_nice)
+    _lower_priority(settings.worker_nice, idle=settings.worker_idle)
     return asyncio.run(_main(settings, drain=drain, kinds=kinds))
 
 
-def _lower_priority(nice: int) -> None:
-    """Raise our niceness to `nice` (never lower it: that needs privileges and would slow intake)."""
+def _lower_priority(nice: int, *, idle: bool) -> None:
+    """Raise our niceness to `nice` (never lower it: that needs privileges and would slow intake), and with `idle`
+    move to SCHED_IDLE where there is one (Linux): the kernel then runs us only on a CPU nothing else wants."""
     current = os.nice(0)
     if nice > current:
         os.nice(nice - current)
+    if idle and hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except OSError as exc:  # a container that forbids it: niceness alone still applies
+            log.warning("worker: cannot use SCHED_IDLE: %s", exc)
 
 
 async def _main(settings: Settings, *, drain: bool, kinds: list[str] | None) -> int:
@@ -100,11 +106,13 @@ class Worker:
         self._next_exhausted_check = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
+        idle = hasattr(os, "sched_getscheduler") and os.sched_getscheduler(0) == getattr(os, "SCHED_IDLE", None)
         log.info(
-            "worker %s started: %d job(s) at once, nice %d, kinds %s",
+            "worker %s started: %d job(s) at once, nice %d%s, kinds %s",
             self.name,
             self.concurrency,
             os.nice(0),
+            " (SCHED_IDLE)" if idle else "",
             ",".join(self.kinds or ALL_KINDS),
         )
         await self._ensure_recurring()

@@ -65,7 +65,7 @@ def test_serve_runs_a_worker_and_stops_it(fresh_database: str, tmp_path: Path) -
     with live_server(database_url=fresh_database, tmp_path=tmp_path, env={"SERVE_WORKERS": "1"}) as server:
         _wait(lambda: len(_workers(server.process.pid)) == 1)
         [worker] = _workers(server.process.pid)
-        assert worker.nice() == 10  # below the web workers
+        assert worker.nice() == 19  # below the web workers (and SCHED_IDLE)
         # It works: the housekeeping sweep the migration queued has run and queued its next run.
         _wait(lambda: _sweep_ran(fresh_database))
         # A worker that dies is replaced.
