@@ -81,26 +81,39 @@ def _lower_priority(nice: int, *, idle: bool) -> None:
 async def _main(settings: Settings, *, drain: bool, kinds: list[str] | None) -> int:
     from service.resources import open_resources
 
+    config = EvidenceConfig(settings)
+    try:
+        config.boundaries  # noqa: B018 - load the commune polygons now: a bad file stops the worker at once
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.error("worker: cannot read EVIDENCE_COMMUNE_BOUNDARIES: %s", exc)  # noqa: TRY400 - the reason is enough
+        return 2
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     pool_size = settings.worker_concurrency + 2
     async with open_resources(settings.with_changes(db_pool_min=1, db_pool_max=pool_size)) as res:
-        worker = Worker(res, drain=drain, kinds=kinds)
+        worker = Worker(res, drain=drain, kinds=kinds, evidence=config)
         await worker.run(stop)
     return 0
 
 
 class Worker:
-    def __init__(self, res: Resources, *, drain: bool = False, kinds: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        res: Resources,
+        *,
+        drain: bool = False,
+        kinds: list[str] | None = None,
+        evidence: EvidenceConfig | None = None,
+    ) -> None:
         self.res = res
         self.settings = res.settings
         self.drain = drain
         self.kinds = sorted(kinds) if kinds else None
         self.concurrency = max(1, self.settings.worker_concurrency)
         self.name = f"{socket.gethostname()}:{os.getpid()}"
-        self.evidence = EvidenceConfig(self.settings)
+        self.evidence = evidence or EvidenceConfig(self.settings)
         self.cpu = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="job-cpu")
         self.running: dict[UUID, asyncio.Task[None]] = {}
         self._next_exhausted_check = 0.0
