@@ -386,6 +386,24 @@ def _setup(base: str) -> tuple[str, int]:
         return user.json()["token"], project
 
 
+def _foreign_cores(seconds: float = 1.0) -> float:
+    """Cores busy with processes other than this bench's (its servers, workers and database are idle between runs)."""
+    before = psutil.cpu_times()
+    time.sleep(seconds)
+    after = psutil.cpu_times()
+    busy: float = sum(after) - sum(before) - (after.idle - before.idle)
+    return busy / seconds
+
+
+def _wait_quiet(limit: float, max_wait_s: float) -> float:
+    """Wait (bounded) until other work on the machine uses less than `limit` cores; return what it used last."""
+    deadline = time.monotonic() + max_wait_s
+    load = _foreign_cores()
+    while load >= limit and time.monotonic() < deadline:
+        load = _foreign_cores()
+    return load
+
+
 def _photo_jobs(url: str, state: str) -> int:
     async def count() -> int:
         conn = await asyncpg.connect(url)
@@ -476,6 +494,8 @@ def intake(args: argparse.Namespace) -> None:
                         print("  warning: the backlog ran out during the run; raise --backlog")
 
                 for run in range(args.runs):
+                    foreign = _wait_quiet(args.quiet, args.quiet_wait)
+                    print(f"  other work on the machine before run {run + 1}: {foreign:.2f} cores")
                     # Alternate which goes first, so a drift in the machine's other load does not favour one side.
                     if run % 2:
                         measured_with_worker(run)
@@ -597,6 +617,8 @@ def main() -> None:
     i.add_argument("--idle", action=argparse.BooleanOptionalAction, default=True, help="SCHED_IDLE (the default)")
     i.add_argument("--worker-concurrency", type=int, default=1)
     i.add_argument("--runs", type=int, default=3)
+    i.add_argument("--quiet", type=float, default=0.3, help="wait for other work below this many cores")
+    i.add_argument("--quiet-wait", type=float, default=60, help="but at most this long (seconds)")
     lk = modes.add_parser("lookup", help="near-duplicate lookup latency over many stored hashes")
     lk.add_argument("--hashes", type=int, default=1_000_000)
     lk.add_argument("--distance", type=int, default=6)
