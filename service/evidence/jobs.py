@@ -76,10 +76,7 @@ async def run_photo_job(ctx: JobContext) -> Outcome:
     added = await _put_thumbnails(conn, res.store, thumbnails)
     async with conn.transaction():
         await claim_new_blobs(conn, res.store, added)
-        rows = [
-            NewBlob(bytes.fromhex(hashlib.sha256(t).hexdigest()), len(t), "image/jpeg", res.store.key_for(_hex(t)))
-            for t in thumbnails
-        ]
+        rows = [NewBlob(_sha(t), len(t), "image/jpeg", res.store.key_for(_sha(t).hex())) for t in thumbnails]
         ids = await upsert_blobs(conn, rows, analyse=False)
         await hold_point("job.photo.before_commit")
         await queries.save_analysis(
@@ -95,10 +92,6 @@ async def run_photo_job(ctx: JobContext) -> Outcome:
 
 def _analyse(data: bytes, max_pixels: int, config: EvidenceConfig) -> PhotoAnalysis:
     return analyse_photo(data, max_pixels=max_pixels, zone=config.zone)
-
-
-def _hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _sha(data: bytes) -> bytes:
