@@ -3,17 +3,21 @@
 Each is `python -m service worker` with serve's environment (so the embedded database's URL too). One that exits
 unasked (killed, out of memory) is started again after a pause. On stop: SIGTERM (the worker hands back what it
 cannot finish), then SIGKILL after a timeout. A Ctrl-C in a terminal reaches them directly too (same process group);
-they stop the same way.
+they stop the same way. And should `serve` itself die without stopping them (SIGKILL), each notices that its parent
+is gone (SURVEY_WORKER_PARENT) and stops too, instead of living on as an orphan.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import threading
 
-__all__ = ["WorkerSupervisor"]
+__all__ = ["PARENT_ENV", "WorkerSupervisor"]
+
+PARENT_ENV = "SURVEY_WORKER_PARENT"
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,9 @@ class WorkerSupervisor:
         self._thread.start()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen([sys.executable, "-m", "service", "worker"])
+        # The worker watches this process and stops when it is gone, even if it died without cleaning up (SIGKILL).
+        env = {**os.environ, PARENT_ENV: str(os.getpid())}
+        process = subprocess.Popen([sys.executable, "-m", "service", "worker"], env=env)
         log.info("started job worker (pid %d)", process.pid)
         return process
 

@@ -131,6 +131,7 @@ class Worker:
         await self._ensure_recurring()
         stopping = asyncio.create_task(stop.wait())
         heartbeat = asyncio.create_task(self._heartbeat())
+        orphaned = asyncio.create_task(_stop_when_orphaned(stop))
         try:
             while not stop.is_set():
                 free = self.concurrency - len(self.running)
@@ -148,6 +149,7 @@ class Worker:
         finally:
             heartbeat.cancel()
             stopping.cancel()
+            orphaned.cancel()
             await self._shutdown()
         log.info("worker %s stopped", self.name)
 
@@ -252,6 +254,19 @@ class Worker:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
         self.cpu.shutdown(wait=False, cancel_futures=True)
+
+
+async def _stop_when_orphaned(stop: asyncio.Event) -> None:
+    """A worker started by `serve` stops when serve is gone, however it went (its pid is in SURVEY_WORKER_PARENT)."""
+    from .supervisor import PARENT_ENV
+
+    parent = os.environ.get(PARENT_ENV)
+    if not parent or not parent.isdigit():
+        return
+    while os.getppid() == int(parent):  # noqa: ASYNC110 - nothing signals a parent's death portably: poll
+        await asyncio.sleep(1.0)
+    log.warning("worker: the serve process that started it is gone; stopping")
+    stop.set()
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import TYPE_CHECKING
 
@@ -75,3 +76,18 @@ def test_serve_runs_a_worker_and_stops_it(fresh_database: str, tmp_path: Path) -
         server.process.terminate()
         assert server.wait_exit(30) == 0
         assert not replacement.is_running() or replacement.status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_worker_does_not_outlive_a_killed_serve(fresh_database: str, tmp_path: Path) -> None:
+    with live_server(database_url=fresh_database, tmp_path=tmp_path, env={"SERVE_WORKERS": "1"}) as server:
+        _wait(lambda: len(_workers(server.process.pid)) == 1)
+        [worker] = _workers(server.process.pid)
+        web = [c for c in psutil.Process(server.process.pid).children(recursive=True) if c.pid != worker.pid]
+        server.process.kill()  # no cleanup at all
+        server.wait_exit(10)
+        try:
+            _wait(lambda: not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE, timeout=20)
+        finally:
+            for process in [worker, *web]:  # uvicorn's own workers do outlive it (__main__.py says so): ours to stop
+                with contextlib.suppress(psutil.Error):
+                    process.kill()
