@@ -30,9 +30,11 @@ if TYPE_CHECKING:
 __all__ = [
     "ChangeRow",
     "DecisionRow",
+    "EvidenceFlagRow",
     "FileRow",
     "StageStepRow",
     "household_decisions",
+    "household_evidence",
     "household_stages",
     "household_files",
     "MediaFile",
@@ -120,7 +122,7 @@ _ROOT_SYSTEM = """s.instance_id as "KEY",
     fv.version as "FormVersion",
     s.district_code as "DistrictCode", s.commune_code as "CommuneCode", s.village_code as "VillageCode",
     to_char(s.reviewed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "ReviewedAt",
-    s.stage as "Stage", s.final_classification as "FinalClassification\""""
+    s.stage as "Stage", s.final_classification as "FinalClassification", s.risk_score as "RiskScore\""""
 
 
 def _source(table: Table) -> tuple[list[str], str, str, str, list[str]]:
@@ -238,6 +240,7 @@ _ROOT_SYSTEM_CELLS = [
     (_UTC_TEXT.format("s.reviewed_at"), False),
     ("s.stage", False),
     ("s.final_classification", False),
+    ("s.risk_score::text", True),
 ]
 ROOT_SYSTEM_HEADERS = [
     "KEY",
@@ -256,6 +259,7 @@ ROOT_SYSTEM_HEADERS = [
     "ReviewedAt",
     "Stage",
     "FinalClassification",
+    "RiskScore",
 ]
 
 
@@ -291,7 +295,10 @@ async def geojson_features(
                 'accuracy', s.accuracy, 'altitude', s.altitude, 'submitterId',
                 coalesce(s.submitter_user_id, s.submitter_app_user_id), 'createdAt', s.created_at,
                 'districtCode', s.district_code, 'communeCode', s.commune_code, 'villageCode', s.village_code,
-                'areaCodes', s.area_codes, 'formVersion', fv.version))::text as feature
+                'areaCodes', s.area_codes, 'formVersion', fv.version, 'stage', s.stage,
+                'finalClassification', s.final_classification, 'riskScore', s.risk_score,
+                'checks', json_build_object('info', s.evidence_info, 'warn', s.evidence_warn,
+                                            'risk', s.evidence_risk)))::text as feature
         from submissions s join form_versions fv on fv.id = s.form_version_id
         where {HOUSEHOLD_FILTER}
         order by s.created_at desc, s.id desc"""
@@ -463,3 +470,32 @@ async def household_stages(conn: Connection, scope: Scope, submission_ids: list[
         submission_ids,
     )
     return many(rows, StageStepRow)
+
+
+class EvidenceFlagRow(msgspec.Struct, frozen=True):
+    instance_id: str
+    code: str
+    severity: str
+    attachment_name: str | None
+    reason_vi: str
+    reason_en: str
+    facts: dict[str, Any]
+    other_instance_id: str | None
+
+
+async def household_evidence(conn: Connection, scope: Scope, submission_ids: list[int]) -> list[EvidenceFlagRow]:
+    """The evidence checks of these households' last checked version (service/evidence/). A household they share a
+    photo with is named only when it is in the reader's scope too."""
+    rows = await conn.fetch(
+        f"""select s.instance_id, c.code, c.severity, c.attachment_name, c.reason_vi, c.reason_en, c.facts,
+               o.instance_id as other_instance_id
+        from submissions s
+        join evidence_checks c on c.submission_id = s.id and c.version_id = s.evidence_version_id
+        left join submissions o on o.id = c.other_submission_id
+            and ($1::text[] is null or o.area_codes && $1::text[])
+        where s.id = any($2::bigint[]) and {IN_SCOPE}
+        order by s.id, c.id""",
+        scope.area_filter,
+        submission_ids,
+    )
+    return many(rows, EvidenceFlagRow)

@@ -30,7 +30,16 @@ from service.forms.collect import schema_for_version
 from service.submissions import queries as submission_queries
 from service.submissions.queries import HouseholdFilter
 
-from .target import HouseholdCopy, MemberCopy, PhotoCopy, ReviewCopy, StageCopy, SyncState, TargetSchema
+from .target import (
+    EvidenceFlagCopy,
+    HouseholdCopy,
+    MemberCopy,
+    PhotoCopy,
+    ReviewCopy,
+    StageCopy,
+    SyncState,
+    TargetSchema,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -161,13 +170,15 @@ class FormSync:
             files = await export_queries.household_files(conn, self.scope, ids)
             decisions = await export_queries.household_decisions(conn, self.scope, ids)
             steps = await export_queries.household_stages(conn, self.scope, ids)
+            checks = await export_queries.household_evidence(conn, self.scope, ids)
         households = [self._household(row) for row in rows]
         members = [member for row in rows for member in self._members(row)]
         photos = [self._photo(file) for file in files]
         reviews = [self._review(decision) for decision in decisions]
         stages = [self._stage(step) for step in steps]
+        flags = self._flags(checks)
         async with self.target.transaction():
-            written = await self.schema.write(self.target, households, members, photos, reviews, stages)
+            written = await self.schema.write(self.target, households, members, photos, reviews, stages, flags)
             await self.schema.save_state(self.target, self.source, self.project_id, self.xml_form_id, state)
         self.report.households_written += written
 
@@ -200,6 +211,10 @@ class FormSync:
             answers=row.answers,
             stage=row.stage,
             final_classification=row.final_classification,
+            risk_score=row.risk_score,
+            evidence_info=row.evidence_info,
+            evidence_warn=row.evidence_warn,
+            evidence_risk=row.evidence_risk,
         )
 
     def _members(self, row: ExportRow) -> list[MemberCopy]:
@@ -256,6 +271,28 @@ class FormSync:
             content_type=file.content_type,
             url=url,
         )
+
+    def _flags(self, checks: list[export_queries.EvidenceFlagRow]) -> list[EvidenceFlagCopy]:
+        positions: dict[str, int] = {}
+        flags = []
+        for check in checks:
+            positions[check.instance_id] = positions.get(check.instance_id, 0) + 1
+            flags.append(
+                EvidenceFlagCopy(
+                    project_id=self.project_id,
+                    xml_form_id=self.xml_form_id,
+                    instance_id=check.instance_id,
+                    position=positions[check.instance_id],
+                    code=check.code,
+                    severity=check.severity,
+                    attachment_name=check.attachment_name,
+                    reason_vi=check.reason_vi,
+                    reason_en=check.reason_en,
+                    facts=check.facts,
+                    other_instance_id=check.other_instance_id,
+                )
+            )
+        return flags
 
     def _stage(self, step: export_queries.StageStepRow) -> StageCopy:
         return StageCopy(

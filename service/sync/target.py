@@ -12,6 +12,8 @@ Tables (in the target's `schema`, default `survey_sync`; one row per household o
     photos            each file of the current version: name, field, sha256, size, content type, download URL
     review_decisions  every review decision (source id), with its reason and whether it was undone
     stage_steps       every step of the legal review (village meeting, posting, recognition), with its facts
+    evidence_flags    the photo-evidence checks of each household's current version (code, severity, reasons,
+                      the numbers behind them, the household a photo is shared with)
     sync_state        per source and form: the feed cursor, and where an unfinished first load stopped
 
 A batch is written in one target transaction together with its cursor, so an interrupted sync resumes exactly
@@ -29,7 +31,16 @@ import msgspec
 if TYPE_CHECKING:
     from service.db.pool import Connection
 
-__all__ = ["HouseholdCopy", "MemberCopy", "PhotoCopy", "ReviewCopy", "StageCopy", "SyncState", "TargetSchema"]
+__all__ = [
+    "HouseholdCopy",
+    "MemberCopy",
+    "PhotoCopy",
+    "EvidenceFlagCopy",
+    "ReviewCopy",
+    "StageCopy",
+    "SyncState",
+    "TargetSchema",
+]
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -157,6 +168,25 @@ _MIGRATIONS = [
         primary key (project_id, source_id)
     );
     create index stage_steps_household_idx on {s}.stage_steps (xml_form_id, instance_id);""",
+    # 3: photo evidence (service/evidence/): the household's risk score and check counts, and each check.
+    """alter table {s}.households add column risk_score integer, add column evidence_info integer,
+        add column evidence_warn integer, add column evidence_risk integer;
+    create index households_risk_idx on {s}.households (xml_form_id, risk_score);
+    create table {s}.evidence_flags (
+        project_id bigint not null,
+        xml_form_id text not null,
+        instance_id text not null,
+        position integer not null,
+        code text not null,
+        severity text not null,
+        attachment_name text,
+        reason_vi text not null,
+        reason_en text not null,
+        facts jsonb not null,
+        other_instance_id text,
+        primary key (project_id, xml_form_id, instance_id, position)
+    );
+    create index evidence_flags_code_idx on {s}.evidence_flags (xml_form_id, code);""",
 ]
 
 
@@ -198,6 +228,10 @@ class HouseholdCopy(msgspec.Struct, frozen=True, array_like=True):
     answers: Any
     stage: str
     final_classification: str | None
+    risk_score: int | None
+    evidence_info: int
+    evidence_warn: int
+    evidence_risk: int
 
 
 class MemberCopy(msgspec.Struct, frozen=True, array_like=True):
@@ -221,6 +255,20 @@ class PhotoCopy(msgspec.Struct, frozen=True, array_like=True):
     size: int | None
     content_type: str | None
     url: str
+
+
+class EvidenceFlagCopy(msgspec.Struct, frozen=True, array_like=True):
+    project_id: int
+    xml_form_id: str
+    instance_id: str
+    position: int
+    code: str
+    severity: str
+    attachment_name: str | None
+    reason_vi: str
+    reason_en: str
+    facts: Any
+    other_instance_id: str | None
 
 
 class StageCopy(msgspec.Struct, frozen=True, array_like=True):
@@ -266,6 +314,7 @@ _COLUMNS = {
     "photos": list(PhotoCopy.__struct_fields__),
     "review_decisions": list(ReviewCopy.__struct_fields__),
     "stage_steps": list(StageCopy.__struct_fields__),
+    "evidence_flags": list(EvidenceFlagCopy.__struct_fields__),
 }
 
 
@@ -334,6 +383,7 @@ class TargetSchema:
         photos: list[PhotoCopy],
         reviews: list[ReviewCopy],
         stages: list[StageCopy],
+        flags: list[EvidenceFlagCopy],
     ) -> int:
         """Upsert a batch (inside the caller's transaction). A household is replaced only by a newer copy; its
         members and photos are replaced with it. Returns how many households were written."""
@@ -346,6 +396,7 @@ class TargetSchema:
             ("photos", photos),
             ("review_decisions", reviews),
             ("stage_steps", stages),
+            ("evidence_flags", flags),
         ):
             await conn.execute(
                 f"create temp table if not exists incoming_{table} (like {s}.{table} including defaults) "
@@ -371,6 +422,9 @@ class TargetSchema:
             ), gone_photos as (
                 delete from {s}.photos p using written w
                 where (p.project_id, p.xml_form_id, p.instance_id) = (w.project_id, w.xml_form_id, w.instance_id)
+            ), gone_flags as (
+                delete from {s}.evidence_flags f using written w
+                where (f.project_id, f.xml_form_id, f.instance_id) = (w.project_id, w.xml_form_id, w.instance_id)
             )
             select count(*) from written""",
         )
@@ -388,6 +442,15 @@ class TargetSchema:
             on conflict (project_id, xml_form_id, instance_id, name) do update set
                 field_path = excluded.field_path, sha256 = excluded.sha256, size = excluded.size,
                 content_type = excluded.content_type, url = excluded.url"""
+        )
+        flag_columns = ", ".join(_COLUMNS["evidence_flags"])
+        incoming_flags = ", ".join(f"i.{column}" for column in _COLUMNS["evidence_flags"])
+        await conn.execute(
+            f"""insert into {s}.evidence_flags ({flag_columns}) select {incoming_flags}
+            from incoming_evidence_flags i
+            join {s}.households h using (project_id, xml_form_id, instance_id)
+            where h.synced_at = now()
+            on conflict do nothing"""
         )
         review_columns = ", ".join(_COLUMNS["review_decisions"])
         await conn.execute(

@@ -66,6 +66,7 @@ async def test_the_csv_is_laid_out_as_centrals(client: AsyncTestClient[Litestar]
         "ReviewedAt",
         "Stage",
         "FinalClassification",
+        "RiskScore",
     ]
     first, second = rows(response.content)
     assert second["hh_name"] == "Nguyễn Văn A"  # newest first

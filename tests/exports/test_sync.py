@@ -231,3 +231,28 @@ async def test_the_export_command_writes_a_complete_file(settings: Settings, exp
     assert "survey:" in refused.stderr
     assert not (tmp_path / "none.zip").exists()
     assert not list(tmp_path.glob("*.partial"))
+
+
+async def test_photo_evidence_reaches_the_target_after_the_worker_ran(
+    resources: Resources, settings: Settings, exports: Exports, target_url: str
+) -> None:
+    from tests.support.worker import run_worker
+
+    await sync(resources, target_url, project_id=exports.project, xml_form_ids=["exported"])
+    [[unchecked]] = await fetch(target_url, "select count(*) from survey_sync.households where risk_score is null")
+    assert unchecked == 2
+    run_worker(settings)
+    [report] = await sync(resources, target_url, project_id=exports.project, xml_form_ids=["exported"])
+    assert report.households_written == 2  # the evidence results are a change of each household
+    households = await fetch(
+        target_url,
+        "select instance_id, risk_score, evidence_warn + evidence_risk as flagged from survey_sync.households",
+    )
+    assert all(h["risk_score"] is not None for h in households)
+    flags = await fetch(target_url, "select instance_id, code, severity, reason_en from survey_sync.evidence_flags")
+    assert {f["instance_id"] for f in flags} <= set(exports.photos)
+    per_household = {h["instance_id"]: h["flagged"] for h in households}
+    for instance, flagged in per_household.items():
+        assert len([f for f in flags if f["instance_id"] == instance and f["severity"] != "info"]) == flagged
+    # Photos made in the tests carry no EXIF: the check says so, in words a supervisor understands.
+    assert any(f["code"].startswith("photo.") and f["reason_en"] for f in flags)
