@@ -131,3 +131,14 @@ async def test_the_review_queue_filters_by_classification_and_mismatch(
     assert [i["instanceId"] for i in await queue("classification=screened_out&state=received")] == [ids["screened"]]
     refused = await client.get(f"{url}?classification=rich", headers=admin_headers)
     assert refused.status_code == 400
+
+    # A bulk decision selects by the same filters.
+    bulk = await client.post(
+        f"/v1/projects/{project}/forms/{FORM_ID}/review/bulk",
+        json={"reviewState": "hasIssues", "reason": "income_implausible", "mismatch": True},
+        headers=admin_headers,
+    )
+    assert bulk.status_code == 200, bulk.text
+    assert bulk.json()["changed"] == 1
+    [decided] = await queue("state=hasIssues")
+    assert decided["instanceId"] == ids["mismatch"]
