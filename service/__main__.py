@@ -11,14 +11,14 @@ import os
 import signal
 import sys
 from contextlib import ExitStack, suppress
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from service.db.embedded import embedded_postgres
 from service.db.migrate import MigrationError, migrate_url
 from service.logs import configure_logging
-from service.settings import Settings, SettingsError
+from service.settings import PROVINCE_TZ, Settings, SettingsError
 from service.startup import prepare_in_child
 
 if TYPE_CHECKING:
@@ -277,7 +277,7 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
 def _moment(text: str) -> datetime:
     """An ISO date or time; without a zone, the province's (UTC+7)."""
     moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone(timedelta(hours=7)))
+    return moment if moment.tzinfo else moment.replace(tzinfo=PROVINCE_TZ)
 
 
 def _psql() -> str:

@@ -17,10 +17,13 @@ from service.auth import routes as auth_routes
 from service.exports import routes as export_routes
 from service.forms import routes as forms_routes
 from service.http import ApiRequest, dependencies, handle_exception, header_auth, token_auth
+from service.odata import routes as odata_routes
 from service.openrosa import routes as openrosa_routes
+from service.plans import routes as plan_routes
 from service.projects import routes as project_routes
 from service.resources import open_resources
 from service.review import routes as review_routes
+from service.stages import routes as stage_routes
 from service.submissions import routes as submission_routes
 
 if TYPE_CHECKING:
@@ -43,6 +46,9 @@ PROJECT_SCOPED = [
     review_routes.review_router,
     review_routes.reasons_router,
     export_routes.router,
+    stage_routes.router,
+    plan_routes.router,
+    odata_routes.router,
 ]
 
 

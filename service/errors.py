@@ -107,6 +107,31 @@ class Problem(Exception):
             "I cannot find that tag in your request.",
         )
 
+    # OData (Central's codes and messages, lib/util/problem.js)
+    @classmethod
+    def odata_unparseable_filter(cls, reason: str) -> Problem:
+        return cls(400.18, f"The OData filter expression you provided could not be parsed: {reason}")
+
+    @classmethod
+    def odata_property_not_found(cls, prop: str) -> Problem:
+        return cls(400.23, f"Could not find a property named '{prop}'", {"property": prop})
+
+    @classmethod
+    def odata_unsupported_select(cls, prop: str) -> Problem:
+        return cls(
+            400.24,
+            f"The given OData select property '{prop}' uses features not supported by this server.",
+            {"property": prop},
+        )
+
+    @classmethod
+    def odata_repeat_id_not_found(cls) -> Problem:
+        return cls(400.34, "Record associated with the provided $skiptoken not found.")
+
+    @classmethod
+    def odata_invalid_skiptoken(cls) -> Problem:
+        return cls(400.35, "Invalid $skiptoken")
+
     @classmethod
     def password_too_short(cls, minimum: int) -> Problem:
         return cls(400.21, f"The password must be at least {minimum} characters long.")
@@ -211,6 +236,16 @@ class Problem(Exception):
         return cls(409.51, "This is the last administrator account; make someone else an administrator first.")
 
     @classmethod
+    def stage_not_allowed(cls, households: list[dict[str, str]]) -> Problem:
+        first = households[0]
+        more = f" (and {len(households) - 1} more households)" if len(households) > 1 else ""
+        return cls(
+            409.52,
+            f"This step cannot be taken now: {first['instanceId']} {first['why']}{more}.",
+            {"households": households},
+        )
+
+    @classmethod
     def old_password_required(cls) -> Problem:
         return cls(400.2, "Required parameter old missing.", {"field": "old"})
 
@@ -235,6 +270,11 @@ class Problem(Exception):
             headers={"Retry-After": str(retry_after_s)},
         )
 
+    # 406
+    @classmethod
+    def unacceptable_format(cls, allowed: list[str]) -> Problem:
+        return cls(406.1, f"Requested format not acceptable; this resource allows: {','.join(allowed)}.")
+
     # 413, 415
     @classmethod
     def request_too_large(cls) -> Problem:
@@ -255,6 +295,37 @@ class Problem(Exception):
     @classmethod
     def internal(cls) -> Problem:
         return cls(500.1, "An unknown internal problem has occurred. Please try again later.")
+
+    @classmethod
+    def not_implemented(cls, feature: str) -> Problem:
+        """OData: a query option or feature this server does not support."""
+        return cls(501.1, f"The requested feature {feature} is not supported by this server.", {"feature": feature})
+
+    @classmethod
+    def odata_unsupported_expression(cls, at: int, kind: str, text: str) -> Problem:
+        return cls(
+            501.4,
+            f'The given OData filter expression uses features not supported by this server: {kind} at {at} ("{text}")',
+        )
+
+    @classmethod
+    def odata_unsupported_field(cls, text: str, at: int | None = None) -> Problem:
+        where = f" at {at}" if at is not None else ""
+        return cls(
+            501.5, f"The given OData filter expression references fields not supported by this server: {text}{where}"
+        )
+
+    @classmethod
+    def odata_unsupported_expand(cls, text: str) -> Problem:
+        return cls(
+            501.6,
+            f'The given OData expand expression is not supported by this server: "{text}". Currently, only '
+            '"$expand=*" is supported.',
+        )
+
+    @classmethod
+    def odata_select_with_expand(cls) -> Problem:
+        return cls(501.11, "This server doesn't support $select query parameter with $expand.")
 
     @classmethod
     def unavailable(cls, what: str, retry_after_s: int = 30) -> Problem:

@@ -7,6 +7,7 @@ Nothing reads the environment at import time. `main()` calls `Settings.from_env(
 from __future__ import annotations
 
 import os
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -15,7 +16,10 @@ import msgspec
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["Settings", "SettingsError"]
+__all__ = ["PROVINCE_TZ", "Settings", "SettingsError"]
+
+# Vietnam keeps UTC+7 all year (no daylight saving): the calendar dates of meetings, postings and decisions.
+PROVINCE_TZ = timezone(timedelta(hours=7))
 
 _SECRET_FIELDS = frozenset({"database_url", "s3_secret_access_key", "admin_password"})
 

@@ -59,6 +59,9 @@ VERBS_BY_ROLE: dict[str, frozenset[str]] = {
             "submission.create",
             "submission.update",
             "submission.review",
+            "submission.stage",
+            "submission.recognise",
+            "plan.manage",
             "app_user.manage",
             "assignment.manage",
             "export.read",
@@ -73,6 +76,8 @@ VERBS_BY_ROLE: dict[str, frozenset[str]] = {
             "submission.list",
             "submission.read",
             "submission.review",
+            "submission.stage",
+            "plan.manage",
             "export.read",
         }
     ),

@@ -3,7 +3,8 @@
     <form>.csv              SubmissionDate, every answer outside repeats (groups flattened as group-field,
                             a geopoint as four columns -Latitude -Longitude -Altitude -Accuracy), KEY, SubmitterID,
                             SubmitterName, AttachmentsPresent, AttachmentsExpected, Status, ReviewState, DeviceID,
-                            Edits, FormVersion; then ours: DistrictCode, CommuneCode, VillageCode, ReviewedAt
+                            Edits, FormVersion; then ours: DistrictCode, CommuneCode, VillageCode, ReviewedAt, Stage,
+                            FinalClassification (service/stages/)
     <form>-<repeat>.csv     the repeat's answers, then PARENT_KEY and KEY (uuid:…/members[1])
 
 Ours beside Central's: after each photo (or other file) column, its -SHA256 and -URL; with splitSelectMultiples,

@@ -10,7 +10,7 @@ bind parameter.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -31,7 +31,9 @@ __all__ = [
     "ChangeRow",
     "DecisionRow",
     "FileRow",
+    "StageStepRow",
     "household_decisions",
+    "household_stages",
     "household_files",
     "MediaFile",
     "changes_after",
@@ -117,7 +119,8 @@ _ROOT_SYSTEM = """s.instance_id as "KEY",
     (select count(*) - 1 from submission_versions e where e.submission_id = s.id) as "Edits",
     fv.version as "FormVersion",
     s.district_code as "DistrictCode", s.commune_code as "CommuneCode", s.village_code as "VillageCode",
-    to_char(s.reviewed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "ReviewedAt\""""
+    to_char(s.reviewed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "ReviewedAt",
+    s.stage as "Stage", s.final_classification as "FinalClassification\""""
 
 
 def _source(table: Table) -> tuple[list[str], str, str, str, list[str]]:
@@ -208,8 +211,11 @@ def sheet_sql(table: Table) -> str:
         cells = [_cell(_expression(c, source), numeric=c.numeric) for c in table.columns]
         cells += [_cell(parent_key, numeric=False), _cell(key, numeric=False)]
         order = ["s.created_at desc", "s.id desc", *levels]
+    # PostgreSQL passes at most 100 arguments to a function: wide forms (the example form has 120 columns) concatenate
+    # their cells in groups.
+    groups = [f"concat({', '.join(cells[i : i + 90])})" for i in range(0, len(cells), 90)]
     return (
-        f"select '<row>' || concat({', '.join(cells)}) || '</row>' as row {_FROM} {' '.join(joins)} "
+        f"select '<row>' || concat({', '.join(groups)}) || '</row>' as row {_FROM} {' '.join(joins)} "
         f"where {HOUSEHOLD_FILTER} {_TYPED} order by {', '.join(order)}"
     )
 
@@ -230,6 +236,8 @@ _ROOT_SYSTEM_CELLS = [
     ("s.commune_code", False),
     ("s.village_code", False),
     (_UTC_TEXT.format("s.reviewed_at"), False),
+    ("s.stage", False),
+    ("s.final_classification", False),
 ]
 ROOT_SYSTEM_HEADERS = [
     "KEY",
@@ -246,6 +254,8 @@ ROOT_SYSTEM_HEADERS = [
     "CommuneCode",
     "VillageCode",
     "ReviewedAt",
+    "Stage",
+    "FinalClassification",
 ]
 
 
@@ -417,3 +427,39 @@ async def household_decisions(conn: Connection, scope: Scope, submission_ids: li
         submission_ids,
     )
     return many(rows, DecisionRow)
+
+
+class StageStepRow(msgspec.Struct, frozen=True):
+    id: int
+    instance_id: str
+    from_stage: str
+    to_stage: str
+    actor_id: int | None
+    batch_id: Any
+    meeting_date: date | None
+    agreement_percent: float | None
+    attendees: int | None
+    posted_from: date | None
+    posted_until: date | None
+    complaints: int | None
+    decision_number: str | None
+    decision_date: date | None
+    final_classification: str | None
+    note: str | None
+    created_at: datetime
+
+
+async def household_stages(conn: Connection, scope: Scope, submission_ids: list[int]) -> list[StageStepRow]:
+    """Every review-stage step of these households (service/stages/), oldest first."""
+    rows = await conn.fetch(
+        f"""select st.id, s.instance_id, st.from_stage, st.to_stage,
+               coalesce(st.actor_user_id, st.actor_app_user_id) as actor_id, st.batch_id, st.meeting_date,
+               st.agreement_percent::float8 as agreement_percent, st.attendees, st.posted_from, st.posted_until,
+               st.complaints, st.decision_number, st.decision_date, st.final_classification, st.note, st.created_at
+        from submission_stages st join submissions s on s.id = st.submission_id
+        where st.submission_id = any($2::bigint[]) and {IN_SCOPE}
+        order by st.id""",
+        scope.area_filter,
+        submission_ids,
+    )
+    return many(rows, StageStepRow)

@@ -18,6 +18,7 @@ from service.bodies import declared_length, read_body, stream_body
 from service.errors import Problem
 from service.http import AccessDep, ResourcesDep
 from service.media import ensure_room
+from service.odata import routes as odata_routes
 
 from . import media, reading, service
 from .models import AttachmentOut, FieldOut, FormOut, FormUpdateIn
@@ -76,6 +77,8 @@ async def get_form(
     access: AccessDep,
     name: FromPath[str],
 ) -> Response[Any] | Stream:
+    if name.endswith(".svc"):  # OData's service document (service/odata/routes.py)
+        return await odata_routes.service_document(request, resources, access, name)
     if name.endswith(".xml"):
         xml, md5 = await reading.read_form_xml(resources, access, name[:-4])
         return xml_response(xml, md5, request)

@@ -192,29 +192,37 @@ async def make_current(
     *,
     submission_id: int,
     old_version_id: int,
+    new_version: NewVersion,
     new_version_id: int,
-    form_version_id: int,
-    instance_name: str | None,
     geopoint: Geopoint | None,
     areas: DeclaredAreas,
     classified: Classified | None,
 ) -> None:
     """Switch the submission to an edited version (Central marks it `edited`); its classification is the new
-    version's."""
+    version's. A household the village meeting sent back for re-review is surveyed again once its edit arrives
+    (service/stages/), recorded as a step by the sender."""
     await conn.execute("update submission_versions set is_current = false where id = $1", old_version_id)
     await conn.execute("update submission_versions set is_current = true where id = $1", new_version_id)
     lat, lon, alt, acc = geopoint or (None, None, None, None)
     await conn.execute(
-        """update submissions set current_version_id = $2, form_version_id = $3, instance_name = $4,
+        """with reopened as (
+            insert into submission_stages
+                (submission_id, version_id, actor_user_id, actor_app_user_id, from_stage, to_stage, note)
+            select id, $2, $12, $13, 're_review', 'surveyed', 'edited after the village meeting sent it back'
+            from submissions where id = $1 and stage = 're_review'
+        )
+        update submissions set current_version_id = $2, form_version_id = $3, instance_name = $4,
                latitude = $5, longitude = $6, altitude = $7, accuracy = $8, district_code = $9, commune_code = $10,
                village_code = $11, area_codes = household_area_codes($9, $10, $11), review_state = 'edited',
-               classification = $12, classification_detail = $13, provisional_classification = $14,
-               classification_mismatch = $15
+               stage = case when stage = 're_review' then 'surveyed' else stage end,
+               stage_changed_at = case when stage = 're_review' then now() else stage_changed_at end,
+               classification = $14, classification_detail = $15, provisional_classification = $16,
+               classification_mismatch = $17
         where id = $1""",
         submission_id,
         new_version_id,
-        form_version_id,
-        instance_name,
+        new_version.form_version_id,
+        new_version.instance_name,
         lat,
         lon,
         alt,
@@ -222,6 +230,8 @@ async def make_current(
         areas.district,
         areas.commune,
         areas.village,
+        new_version.submitter_user_id,
+        new_version.submitter_app_user_id,
         *_classification_columns(classified),
     )
 

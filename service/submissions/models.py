@@ -94,6 +94,9 @@ class SubmissionOut(Output, kw_only=True):
     geopoint: GeopointOut | None
     areas: AreaCodesOut
     reviewed_at: datetime | None
+    # The province's review (service/stages/): surveyed, meeting, re_review, posted, recognised.
+    stage: str
+    final_classification: str | None
 
     @classmethod
     def of(cls, row: SubmissionRow, *, extended: bool = False) -> SubmissionOut:
@@ -128,6 +131,8 @@ class SubmissionOut(Output, kw_only=True):
             geopoint=point,
             areas=AreaCodesOut(district=row.district_code, commune=row.commune_code, village=row.village_code),
             reviewed_at=row.reviewed_at,
+            stage=row.stage,
+            final_classification=row.final_classification,
         )
 
 

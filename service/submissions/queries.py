@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from service.db.rows import many, optional
+from service.stages.models import Classification, Stage
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -77,6 +78,10 @@ class SubmissionRow(msgspec.Struct, frozen=True):
     # Central's updatedAt: null until something changed after the household arrived.
     updated_at: datetime | None
     reviewed_at: datetime | None
+    # Where it is in the province's review (service/stages/).
+    stage: Stage
+    stage_changed_at: datetime | None
+    final_classification: Classification | None
     # Its current version (after edits, the newest).
     current_instance_id: str
     current_submitter_id: int | None
@@ -112,6 +117,7 @@ _SUBMISSION = """select s.id, s.instance_id, s.current_version_id, s.instance_na
     s.latitude, s.longitude, s.altitude, s.accuracy, s.attachments_expected, s.attachments_present,
     s.district_code, s.commune_code, s.village_code, s.area_codes, fv.version as form_version, s.created_at,
     nullif(s.updated_at, s.created_at) as updated_at, s.reviewed_at,
+    s.stage, s.stage_changed_at, s.final_classification,
     v.instance_id as current_instance_id,
     coalesce(v.submitter_user_id, v.submitter_app_user_id) as current_submitter_id,
     v.device_id as current_device_id, v.user_agent as current_user_agent, v.received_at as current_created_at,
@@ -189,6 +195,8 @@ class ExportRow(msgspec.Struct, frozen=True):
     altitude: float | None
     accuracy: float | None
     answers: dict[str, Any] | None
+    stage: Stage
+    final_classification: Classification | None
 
 
 _EXPORT = """select s.id, s.instance_id, v.instance_id as current_instance_id, s.instance_name,
@@ -198,7 +206,8 @@ _EXPORT = """select s.id, s.instance_id, v.instance_id as current_instance_id, s
     nullif(s.updated_at, s.created_at) as updated_at, s.updated_at as source_updated_at, s.reviewed_at,
     s.attachments_present, s.attachments_expected,
     (select count(*) - 1 from submission_versions e where e.submission_id = s.id)::int as edits,
-    s.district_code, s.commune_code, s.village_code, s.latitude, s.longitude, s.altitude, s.accuracy, v.answers
+    s.district_code, s.commune_code, s.village_code, s.latitude, s.longitude, s.altitude, s.accuracy, v.answers,
+    s.stage, s.final_classification
     from submissions s
     join submission_versions v on v.id = s.current_version_id
     join form_versions fv on fv.id = s.form_version_id

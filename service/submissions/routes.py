@@ -15,7 +15,9 @@ from service.errors import Problem
 from service.http import AccessDep, ResourcesDep
 from service.media import ensure_room
 from service.media.sniff import IMAGE_TYPES
-from service.review.routes import on_submission
+from service.plans.routes import on_submission as plan_routes
+from service.review.routes import on_submission as review_routes
+from service.stages.routes import on_submission as stage_routes
 
 from . import reading, rest
 from .models import AttachmentOut, SubmissionOut, VersionOut
@@ -187,7 +189,9 @@ router = Router(
         list_attachments,
         get_attachment,
         upload_attachment,
-        *on_submission,
+        *review_routes,
+        *stage_routes,
+        *plan_routes,
     ],
     tags=["submissions"],
 )

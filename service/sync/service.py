@@ -30,7 +30,7 @@ from service.forms.collect import schema_for_version
 from service.submissions import queries as submission_queries
 from service.submissions.queries import HouseholdFilter
 
-from .target import HouseholdCopy, MemberCopy, PhotoCopy, ReviewCopy, SyncState, TargetSchema
+from .target import HouseholdCopy, MemberCopy, PhotoCopy, ReviewCopy, StageCopy, SyncState, TargetSchema
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -160,12 +160,14 @@ class FormSync:
         async with self.res.pool.acquire() as conn:
             files = await export_queries.household_files(conn, self.scope, ids)
             decisions = await export_queries.household_decisions(conn, self.scope, ids)
+            steps = await export_queries.household_stages(conn, self.scope, ids)
         households = [self._household(row) for row in rows]
         members = [member for row in rows for member in self._members(row)]
         photos = [self._photo(file) for file in files]
         reviews = [self._review(decision) for decision in decisions]
+        stages = [self._stage(step) for step in steps]
         async with self.target.transaction():
-            written = await self.schema.write(self.target, households, members, photos, reviews)
+            written = await self.schema.write(self.target, households, members, photos, reviews, stages)
             await self.schema.save_state(self.target, self.source, self.project_id, self.xml_form_id, state)
         self.report.households_written += written
 
@@ -196,6 +198,8 @@ class FormSync:
             created_at=row.created_at,
             source_updated_at=row.source_updated_at,
             answers=row.answers,
+            stage=row.stage,
+            final_classification=row.final_classification,
         )
 
     def _members(self, row: ExportRow) -> list[MemberCopy]:
@@ -253,6 +257,29 @@ class FormSync:
             url=url,
         )
 
+    def _stage(self, step: export_queries.StageStepRow) -> StageCopy:
+        return StageCopy(
+            source_id=step.id,
+            project_id=self.project_id,
+            xml_form_id=self.xml_form_id,
+            instance_id=step.instance_id,
+            from_stage=step.from_stage,
+            to_stage=step.to_stage,
+            actor_id=step.actor_id,
+            batch_id=step.batch_id,
+            meeting_date=step.meeting_date,
+            agreement_percent=step.agreement_percent,
+            attendees=step.attendees,
+            posted_from=step.posted_from,
+            posted_until=step.posted_until,
+            complaints=step.complaints,
+            decision_number=step.decision_number,
+            decision_date=step.decision_date,
+            final_classification=step.final_classification,
+            note=step.note,
+            stepped_at=step.created_at,
+        )
+
     def _review(self, decision: export_queries.DecisionRow) -> ReviewCopy:
         return ReviewCopy(
             source_id=decision.id,
@@ -268,11 +295,6 @@ class FormSync:
             decided_at=decision.created_at,
             undone_at=decision.undone_at,
         )
-
-
-def _without_repeats(item: Any) -> Any:
-    """A repeat instance's own answers (nested repeats are rows of their own)."""
-    return {k: v for k, v in item.items() if not isinstance(v, list)} if isinstance(item, dict) else item
 
 
 def _keys(path: str) -> list[str]:

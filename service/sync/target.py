@@ -11,6 +11,7 @@ Tables (in the target's `schema`, default `survey_sync`; one row per household o
                       temp_house_flag)
     photos            each file of the current version: name, field, sha256, size, content type, download URL
     review_decisions  every review decision (source id), with its reason and whether it was undone
+    stage_steps       every step of the legal review (village meeting, posting, recognition), with its facts
     sync_state        per source and form: the feed cursor, and where an unfinished first load stopped
 
 A batch is written in one target transaction together with its cursor, so an interrupted sync resumes exactly
@@ -20,7 +21,7 @@ where the last committed batch ended, and a batch written twice changes nothing.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -28,7 +29,7 @@ import msgspec
 if TYPE_CHECKING:
     from service.db.pool import Connection
 
-__all__ = ["HouseholdCopy", "MemberCopy", "PhotoCopy", "ReviewCopy", "SyncState", "TargetSchema"]
+__all__ = ["HouseholdCopy", "MemberCopy", "PhotoCopy", "ReviewCopy", "StageCopy", "SyncState", "TargetSchema"]
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -130,6 +131,32 @@ _MIGRATIONS = [
                answers #>> '{{g_house,house_condition}}' as house_condition,
                coalesce(answers #>> '{{g_house,temp_house_flag}}', answers #>> '{{temp_house_flag}}') as temp_house_flag
         from {s}.households;""",
+    # 2: the legal stages of the review (service/stages/): where each household is, and every step.
+    """alter table {s}.households add column stage text, add column final_classification text;
+    create index households_stage_idx on {s}.households (xml_form_id, stage);
+    create table {s}.stage_steps (
+        source_id bigint not null,
+        project_id bigint not null,
+        xml_form_id text not null,
+        instance_id text not null,
+        from_stage text not null,
+        to_stage text not null,
+        actor_id bigint,
+        batch_id uuid,
+        meeting_date date,
+        agreement_percent numeric(5, 2),
+        attendees integer,
+        posted_from date,
+        posted_until date,
+        complaints integer,
+        decision_number text,
+        decision_date date,
+        final_classification text,
+        note text,
+        stepped_at timestamptz not null,
+        primary key (project_id, source_id)
+    );
+    create index stage_steps_household_idx on {s}.stage_steps (xml_form_id, instance_id);""",
 ]
 
 
@@ -169,6 +196,8 @@ class HouseholdCopy(msgspec.Struct, frozen=True, array_like=True):
     created_at: datetime
     source_updated_at: datetime
     answers: Any
+    stage: str
+    final_classification: str | None
 
 
 class MemberCopy(msgspec.Struct, frozen=True, array_like=True):
@@ -194,6 +223,28 @@ class PhotoCopy(msgspec.Struct, frozen=True, array_like=True):
     url: str
 
 
+class StageCopy(msgspec.Struct, frozen=True, array_like=True):
+    source_id: int
+    project_id: int
+    xml_form_id: str
+    instance_id: str
+    from_stage: str
+    to_stage: str
+    actor_id: int | None
+    batch_id: Any
+    meeting_date: date | None
+    agreement_percent: float | None
+    attendees: int | None
+    posted_from: date | None
+    posted_until: date | None
+    complaints: int | None
+    decision_number: str | None
+    decision_date: date | None
+    final_classification: str | None
+    note: str | None
+    stepped_at: datetime
+
+
 class ReviewCopy(msgspec.Struct, frozen=True, array_like=True):
     source_id: int
     project_id: int
@@ -214,6 +265,7 @@ _COLUMNS = {
     "members": list(MemberCopy.__struct_fields__),
     "photos": list(PhotoCopy.__struct_fields__),
     "review_decisions": list(ReviewCopy.__struct_fields__),
+    "stage_steps": list(StageCopy.__struct_fields__),
 }
 
 
@@ -281,6 +333,7 @@ class TargetSchema:
         members: list[MemberCopy],
         photos: list[PhotoCopy],
         reviews: list[ReviewCopy],
+        stages: list[StageCopy],
     ) -> int:
         """Upsert a batch (inside the caller's transaction). A household is replaced only by a newer copy; its
         members and photos are replaced with it. Returns how many households were written."""
@@ -292,6 +345,7 @@ class TargetSchema:
             ("members", members),
             ("photos", photos),
             ("review_decisions", reviews),
+            ("stage_steps", stages),
         ):
             await conn.execute(
                 f"create temp table if not exists incoming_{table} (like {s}.{table} including defaults) "
@@ -340,5 +394,10 @@ class TargetSchema:
             f"""insert into {s}.review_decisions ({review_columns})
             select {review_columns} from incoming_review_decisions
             on conflict (project_id, source_id) do update set undone_at = excluded.undone_at"""
+        )
+        stage_columns = ", ".join(_COLUMNS["stage_steps"])
+        await conn.execute(
+            f"""insert into {s}.stage_steps ({stage_columns}) select {stage_columns} from incoming_stage_steps
+            on conflict (project_id, source_id) do nothing"""
         )
         return written

@@ -92,10 +92,6 @@ SUBMITTER_NULL = (
     "(pyodk/_endpoints/submissions.py:21-31) requires an int: pydantic ValidationError 'submitterId Input "
     "should be a valid integer'. Central gives the submitting actor's id (lib/model/query/submissions.js:34)."
 )
-NO_ODATA = (
-    "No OData service: GET …/forms/{id}.svc/{table} is 404.1 here (Central: lib/resources/odata.js, "
-    "lib/formats/odata.js, lib/data/odata.js)"
-)
 NO_REST_CREATE = (
     "POST …/forms/{id}/submissions (XML body) is not routed: 405.1 (Central: lib/resources/submissions.js:205)"
 )
@@ -330,7 +326,6 @@ def test_submission_json_has_centrals_fields(client: Any, collect: Collect, proj
 # OData (what get_table reads): GET …/forms/{id}.svc/{table}?$top&$skip&$count&$wkt&$filter&$expand&$select
 
 
-@pytest.mark.xfail(strict=True, raises=PyODKError, reason=NO_ODATA)
 def test_get_table(client: Any, collect: Collect, project: int, server: LiveServer) -> None:
     instance = collected(collect)
     table = client.submissions.get_table(form_id="household")
@@ -350,7 +345,6 @@ def test_get_table(client: Any, collect: Collect, project: int, server: LiveServ
     assert next(r for r in wkt["value"] if r["__id"] == instance)["hh_gps"] == "POINT (107.2931 16.2154 560)"
 
 
-@pytest.mark.xfail(strict=True, raises=PyODKError, reason=NO_ODATA)
 def test_get_table_pages_with_top_skip_count_and_next_link(client: Any, collect: Collect) -> None:
     collected(collect)
     instance = collected(collect)
@@ -377,7 +371,6 @@ def test_get_table_pages_with_top_skip_count_and_next_link(client: Any, collect:
     assert ([r["__id"] for r in filtered["value"]], filtered["@odata.count"]) == ([instance], 1)
 
 
-@pytest.mark.xfail(strict=True, raises=PyODKError, reason=NO_ODATA)
 def test_odata_service_document_and_metadata(client: Any, project: int, server: LiveServer) -> None:
     service = client.session.response_or_error("GET", f"projects/{project}/forms/members.svc", logger=log)
     assert service.headers["content-type"].startswith("application/json")
@@ -406,7 +399,6 @@ def test_odata_service_document_and_metadata(client: Any, project: int, server: 
         assert expected in edmx
 
 
-@pytest.mark.xfail(strict=True, raises=PyODKError, reason=NO_ODATA)
 def test_get_table_of_a_repeat_and_expanded(client: Any, collect: Collect) -> None:
     instance = new_instance_id()
     sent = collect.submit(members_xml(instance), [("1732460000009.jpg", jpeg_bytes(seed=9))])

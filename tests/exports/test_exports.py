@@ -64,6 +64,8 @@ async def test_the_csv_is_laid_out_as_centrals(client: AsyncTestClient[Litestar]
         "CommuneCode",
         "VillageCode",
         "ReviewedAt",
+        "Stage",
+        "FinalClassification",
     ]
     first, second = rows(response.content)
     assert second["hh_name"] == "Nguyễn Văn A"  # newest first
@@ -201,3 +203,38 @@ async def test_the_change_feed_never_skips_a_late_commit(
     assert (await client.get(f"{url}?since=garbage", headers=exports.admin)).status_code == 400
     ward = (await client.get(url, headers=exports.ward)).json()
     assert len(ward["changes"]) == 3  # its commune's household: created, and the two comments
+
+
+async def test_a_wide_form_exports_every_column(
+    client: AsyncTestClient[Litestar], resources: Resources, exports: Exports
+) -> None:
+    """The example form has 120 columns; PostgreSQL functions take at most 100 arguments."""
+    from openpyxl import load_workbook
+
+    from service.forms import service as forms
+    from tests.support.xlsform import XLSX, xlsx
+
+    survey: list[list[str | None]] = [["type", "name", "label"]]
+    survey += [["text", f"q{n:03d}", f"Q{n}"] for n in range(150)]
+    admin = await access_to(resources, SYSTEM, exports.project)
+    await forms.create_form(
+        resources,
+        admin,
+        xlsx(survey, form_id="wide", version="1"),
+        content_type=XLSX,
+        fallback_form_id=None,
+        publish=True,
+        ignore_warnings=True,
+    )
+    answers = "".join(f"<q{n:03d}>a{n}</q{n:03d}>" for n in range(150))
+    xml = f'<data id="wide" version="1">{answers}<meta><instanceID>{new_instance_id()}</instanceID></meta></data>'
+    await ingest(resources, admin, xml.encode())
+    url = f"/v1/projects/{exports.project}/forms/wide/submissions"
+    response = await client.get(f"{url}.xlsx", headers=exports.admin)
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content), read_only=True).worksheets[0]
+    header, row = list(sheet.iter_rows(values_only=True))
+    assert header[1:151] == tuple(f"q{n:03d}" for n in range(150))
+    assert row[1:151] == tuple(f"a{n}" for n in range(150))
+    csv_rows = rows((await client.get(f"{url}.csv", headers=exports.admin)).content)
+    assert csv_rows[0]["q149"] == "a149"

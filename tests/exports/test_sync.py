@@ -14,6 +14,9 @@ import pytest
 from service.auth.access import access_to
 from service.auth.models import SYSTEM
 from service.review import service as review
+from service.stages import service as stages
+from service.stages.models import StageIn
+from service.stages.service import _today
 from service.sync.service import sync
 from tests.exports.conftest import PHOTO, household_xml
 from tests.support.collect import jpeg_bytes
@@ -133,6 +136,8 @@ async def test_edits_decisions_and_new_households_reach_the_target_on_the_next_r
     await review.decide(resources, admin, "exported", second, state="rejected", reason="photo_unclear", note="ảnh mờ")
     new = new_instance_id()
     await ingest(resources, admin, household_xml(new, "481", "20044", "Mới", []))
+    meeting = StageIn(stage="meeting", meeting_date=_today(), agreement_percent=35.5, attendees=20)
+    await stages.step(resources, admin, "exported", second, meeting)
 
     [report] = await sync(resources, target_url, project_id=exports.project, xml_form_ids=["exported"])
     assert report.households_written == 3
@@ -140,12 +145,16 @@ async def test_edits_decisions_and_new_households_reach_the_target_on_the_next_r
     households = {
         h["instance_id"]: h
         for h in await fetch(
-            target_url, "select instance_id, current_instance_id, review_state, edits from survey_sync.households"
+            target_url,
+            "select instance_id, current_instance_id, review_state, stage, edits from survey_sync.households",
         )
     }
     assert set(households) == {first, second, new}
     assert (households[first]["current_instance_id"], households[first]["edits"]) == (edited_id, 1)
     assert households[second]["review_state"] == "rejected"
+    assert (households[second]["stage"], households[first]["stage"]) == ("re_review", "surveyed")
+    [step] = await fetch(target_url, "select instance_id, to_stage, agreement_percent from survey_sync.stage_steps")
+    assert (step["instance_id"], step["to_stage"], float(step["agreement_percent"])) == (second, "re_review", 35.5)
     members = await fetch(
         target_url, f"select data from survey_sync.members where instance_id = '{first}' order by position"
     )
