@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+CHROMIUM := /usr/bin/chromium
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint typecheck pytest db-shell lock clean-data
@@ -17,7 +18,7 @@ help: ## list the targets
 run: $(RUNTIME) ## install what is missing, start the server (embedded PostgreSQL, local media, example form)
 	$(BIN)/survey serve
 
-test: $(DEV) ## install what is missing, then lint, type check and the whole test suite (what CI runs)
+test: $(DEV) $(CHROMIUM) ## install what is missing, then lint, type check and the whole test suite (what CI runs)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -50,6 +51,19 @@ clean-data: ## delete the embedded database and the local media (everything `mak
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
 	$(PYTHON) -m venv $(VENV)
+
+# The review site's tests (tests/web) drive Debian's chromium through Playwright; no browser is ever downloaded.
+# A file target: when chromium is there, make does nothing here.
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian's chromium for the browser tests (tests/web)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 \
+			|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; \
+	else \
+		echo "The browser tests (tests/web) need Debian's chromium at $(CHROMIUM)." >&2; \
+		echo "Install it once with: sudo apt-get install chromium   (then run make test again)" >&2; \
+		exit 1; \
+	fi
 
 # Exact versions come from the lock files, so every clone installs the same set.
 $(RUNTIME): requirements.lock pyproject.toml | $(BIN)/python

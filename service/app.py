@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from service import health
 from service.appusers import routes as app_user_routes
@@ -25,9 +25,14 @@ from service.resources import open_resources
 from service.review import routes as review_routes
 from service.stages import routes as stage_routes
 from service.submissions import routes as submission_routes
+from service.web import docs as web_docs
+from service.web import routes as web_routes
+from service.web.rendering import template_config, web_error
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from litestar import Request, Response
 
     from service.settings import Settings
 
@@ -52,7 +57,16 @@ PROJECT_SCOPED = [
 ]
 
 
+def _handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Failures outside any router's own handler (no such route, wrong method): a page under /review, else JSON."""
+    if request.url.path.startswith("/review/"):
+        return web_error(request, exc)
+    return handle_exception(request, exc)
+
+
 def create_app(settings: Settings) -> Litestar:
+    ZoneInfo(settings.review_time_zone)  # an unknown zone stops start-up, not the first page view
+
     @asynccontextmanager
     async def resources(app: Litestar) -> AsyncIterator[None]:
         async with open_resources(settings) as opened:
@@ -68,10 +82,15 @@ def create_app(settings: Settings) -> Litestar:
             audit_routes.router,
             Router(path="/v1", route_handlers=PROJECT_SCOPED, dependencies=header_auth()),
             Router(path="/v1/key/{token:str}", route_handlers=PROJECT_SCOPED, dependencies=token_auth()),
+            # The review site: HTML pages with a session cookie of their own (service/web).
+            web_routes.router,
+            web_routes.root_router,
+            web_docs.docs_assets_router(),
         ],
         lifespan=[resources],
         dependencies=dependencies(),
-        exception_handlers={Exception: handle_exception},
+        exception_handlers={Exception: _handle_exception},
+        template_config=template_config(),
         request_max_body_size=settings.max_json_body_bytes,
         request_class=ApiRequest,
         openapi_config=OpenAPIConfig(
@@ -79,7 +98,8 @@ def create_app(settings: Settings) -> Litestar:
             version=VERSION,
             description="ODK-compatible collection backend: OpenRosa for Collect, Central-shaped /v1 API.",
             path="/docs",
-            render_plugins=[SwaggerRenderPlugin()],
+            # Swagger UI's files are served from here, not a CDN (service/web/docs.py).
+            render_plugins=[web_docs.swagger_plugin()],
         ),
         logging_config=None,
         debug=False,

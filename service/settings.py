@@ -137,6 +137,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     province_name: str = "Tỉnh Thừa Thiên Huế"
     province_name_en: str = "Thua Thien Hue Province"
 
+    # The review pages show times in the offices' time zone (an IANA name), and read their date filters in it.
+    review_time_zone: str = "Asia/Ho_Chi_Minh"
+
     # Start-up
     load_example_form: bool = True
     log_level: str = "INFO"

@@ -180,7 +180,8 @@ async def version_answers(conn: Connection, scope: Scope, submission_id: int) ->
 # $6/$7 received between, $8 answers the current version must contain (jsonb), $9 the server's classification,
 # $10 whether the phone's provisional classification disagrees with it.
 _QUEUE_WHERE = f"""s.form_id = $2 and s.deleted_at is null and {IN_SCOPE}
-    and ($3::text[] is null or coalesce(s.review_state, 'received') = any($3::text[]))
+    and ($3::text[] is null or s.review_state = any($3::text[])
+         or (s.review_state is null and 'received' = any($3::text[])))
     and ($4::text is null or s.area_codes @> array[$4::text])
     and ($5::bigint is null or coalesce(s.submitter_user_id, s.submitter_app_user_id) = $5::bigint)
     and ($6::timestamptz is null or s.created_at >= $6::timestamptz)

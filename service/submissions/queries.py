@@ -145,7 +145,8 @@ class HouseholdFilter(msgspec.Struct, frozen=True, kw_only=True):
 
 # $1 scope, $2 form, then the filter ($3 to $8); fragments that add conditions number their parameters from $9.
 HOUSEHOLD_FILTER = f"""s.form_id = $2 and s.deleted_at is null and {IN_SCOPE}
-    and ($3::text[] is null or coalesce(s.review_state, 'received') = any($3::text[]))
+    and ($3::text[] is null or s.review_state = any($3::text[])
+         or (s.review_state is null and 'received' = any($3::text[])))
     and ($4::text is null or s.area_codes @> array[$4::text])
     and ($5::timestamptz is null or s.created_at >= $5::timestamptz)
     and ($6::timestamptz is null or s.created_at < $6::timestamptz)

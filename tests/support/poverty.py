@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any
 from xml.sax.saxutils import escape
 
+from forms.build_xlsx import FORMS_DIR, read_sheets
 from tests.support.submission import new_instance_id
 
 __all__ = ["FORM_ID", "FORM_VERSION", "household", "member", "submission_xml"]
 
 FORM_ID = "household_poverty_review_2023"
-FORM_VERSION = "2026112501"
+# The published version (the form's settings sheet): the phone names it in every submission.
+FORM_VERSION = dict(zip(*read_sheets(FORMS_DIR / FORM_ID)["settings"], strict=True))["version"]
 _NAMESPACES = 'xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms"'
 
 

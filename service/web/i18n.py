@@ -1,0 +1,258 @@
+"""Every visible string of the review pages, in Vietnamese and English, and how a request picks its language.
+
+language    `?lang=vi|en` on the request, else the `lang` cookie (set by the language switch), else the
+            browser's Accept-Language, else Vietnamese
+strings     MESSAGES: key → (Vietnamese, English); templates call t("key", name=value) and never hold text
+            themselves (tests/web/test_i18n.py checks both)
+numbers     1.234.567,5 in Vietnamese, 1,234,567.5 in English; times in the office's time zone
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+__all__ = ["DEFAULT_LANG", "LANGS", "MESSAGES", "Translator", "negotiate"]
+
+LANGS = ("vi", "en")
+DEFAULT_LANG = "vi"
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # Site
+    "site.name": ("Rà soát hộ nghèo", "Household review"),
+    "site.skip": ("Bỏ qua, đến nội dung chính", "Skip to the main content"),
+    "nav.home": ("Trang đầu", "Home"),
+    "nav.queue": ("Danh sách hộ", "Households"),
+    "nav.summary": ("Tổng hợp", "Summary"),
+    "nav.signed_in_as": ("Đang đăng nhập: {name}", "Signed in as {name}"),
+    "nav.sign_out": ("Đăng xuất", "Sign out"),
+    "nav.other_language": ("English", "Tiếng Việt"),
+    "nav.main": ("Điều hướng chính", "Main navigation"),
+    # Sign-in
+    "signin.title": ("Đăng nhập", "Sign in"),
+    "signin.intro": (
+        "Dành cho cán bộ xã, huyện rà soát hộ nghèo, hộ cận nghèo.",
+        "For commune and district staff reviewing poor and near-poor households.",
+    ),
+    "signin.email": ("Thư điện tử", "Email"),
+    "signin.password": ("Mật khẩu", "Password"),
+    "signin.submit": ("Đăng nhập", "Sign in"),
+    "signin.failed": ("Sai thư điện tử hoặc mật khẩu.", "Wrong email or password."),
+    "signin.throttled": (
+        "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút.",
+        "Too many failed sign-ins. Please try again in {minutes} minutes.",
+    ),
+    "signin.signed_out": ("Bạn đã đăng xuất.", "You have signed out."),
+    "signin.needed": ("Vui lòng đăng nhập để tiếp tục.", "Please sign in to continue."),
+    # Home
+    "home.title": ("Các biểu mẫu rà soát", "Review forms"),
+    "home.none": (
+        "Bạn chưa được phân công rà soát dự án nào. Liên hệ quản trị viên.",
+        "You have not been given any project to review. Ask an administrator.",
+    ),
+    "home.no_forms": ("Dự án chưa có biểu mẫu.", "The project has no forms yet."),
+    # States
+    "state.all": ("Tất cả", "All"),
+    "state.received": ("Chưa duyệt", "Not reviewed"),
+    "state.hasIssues": ("Có vấn đề", "Has issues"),
+    "state.edited": ("Đã sửa", "Edited"),
+    "state.approved": ("Đã duyệt", "Approved"),
+    "state.rejected": ("Từ chối", "Rejected"),
+    # Queue
+    "queue.title": ("Danh sách chờ duyệt", "Review queue"),
+    "queue.filters": ("Bộ lọc", "Filters"),
+    "queue.form": ("Biểu mẫu", "Form"),
+    "queue.state": ("Trạng thái", "State"),
+    "queue.district": ("Huyện/thị xã/thành phố", "District"),
+    "queue.commune": ("Xã/phường/thị trấn", "Commune"),
+    "queue.any_area": ("Tất cả", "All"),
+    "queue.since": ("Từ ngày", "From"),
+    "queue.until": ("Đến ngày", "To"),
+    "queue.submitter": ("Rà soát viên", "Enumerator"),
+    "queue.anyone": ("Tất cả", "Everyone"),
+    "queue.apply": ("Lọc", "Apply"),
+    "queue.clear": ("Bỏ lọc", "Clear"),
+    "queue.counts": ("Số hộ theo trạng thái", "Households by state"),
+    "queue.matching": ("{n} hộ khớp bộ lọc, cũ nhất trước", "{n} households match, oldest first"),
+    "queue.empty": ("Không có hộ nào khớp bộ lọc.", "No household matches the filter."),
+    "queue.more": ("Xem thêm", "More"),
+    "queue.photos": ("{present}/{expected} ảnh", "{present}/{expected} photos"),
+    "queue.submitted": ("Gửi lúc {at}", "Sent {at}"),
+    "queue.by": ("bởi {name}", "by {name}"),
+    "queue.select": ("Chọn hộ {title}", "Select household {title}"),
+    "queue.list": ("Các hộ", "Households"),
+    # Bulk
+    "bulk.title": ("Duyệt hàng loạt", "Bulk decision"),
+    "bulk.which": ("Áp dụng cho", "Apply to"),
+    "bulk.selected": ("Các hộ đã chọn trên trang này", "The households selected on this page"),
+    "bulk.filter": (
+        "Tất cả {n} hộ khớp bộ lọc (tối đa {max})",
+        "All {n} households matching the filter (at most {max})",
+    ),
+    "bulk.select_all": ("Chọn tất cả trên trang", "Select all on this page"),
+    "bulk.decision": ("Quyết định", "Decision"),
+    "bulk.submit": ("Áp dụng", "Apply"),
+    "bulk.done": ("Đã chuyển {n} hộ sang “{state}”.", "{n} households moved to “{state}”."),
+    "bulk.batch": ("Mã lô: {id}", "Batch: {id}"),
+    "bulk.undo": ("Hoàn tác lô này", "Undo this batch"),
+    "bulk.undone": (
+        "Đã hoàn tác: {restored} hộ trở lại trạng thái trước; {kept} hộ giữ quyết định mới hơn.",
+        "Undone: {restored} households are back as they were; {kept} keep a later decision.",
+    ),
+    "bulk.none_selected": ("Chưa chọn hộ nào.", "No household was selected."),
+    # Household
+    "household.back": ("← Danh sách", "← Queue"),
+    "household.next": ("Hộ tiếp theo →", "Next household →"),
+    "household.last": ("Đây là hộ cuối cùng của danh sách.", "This is the last household in the queue."),
+    "household.photos": ("Ảnh", "Photos"),
+    "household.no_photos": ("Hộ này không có ảnh.", "This household has no photos."),
+    "household.photos_missing": ("{n} ảnh chưa tải lên xong.", "{n} photos have not finished uploading."),
+    "household.enlarge": ("Phóng to: {label}", "Enlarge: {label}"),
+    "household.close": ("Đóng", "Close"),
+    "household.location": ("Vị trí", "Location"),
+    "household.no_location": ("Hộ này không có tọa độ GPS.", "This household has no GPS point."),
+    "household.gps": ("Tọa độ nhà: {lat}, {lon}", "House point: {lat}, {lon}"),
+    "household.accuracy": ("Độ chính xác ±{m} m", "Accuracy ±{m} m"),
+    "household.plot": (
+        "Sơ đồ vị trí: điểm nhà ở giữa, vòng tròn độ chính xác, điểm ảnh và thước tỉ lệ {scale}",
+        "Location plot: the house point in the middle, its accuracy circle, photo points and a {scale} scale bar",
+    ),
+    "household.north": ("B", "N"),
+    "household.house_point": ("Điểm nhà (GPS)", "House point (GPS)"),
+    "household.photo_point": ("Điểm chụp ảnh (EXIF)", "Where a photo was taken (EXIF)"),
+    "household.photo_distance": ("{label}: cách {m} m", "{label}: {m} m away"),
+    "household.evidence": ("Kiểm tra ảnh", "Photo checks"),
+    "household.risk": ("Điểm rủi ro: {score}/100", "Risk score: {score}/100"),
+    "household.key_answers": ("Thông tin chính", "Key answers"),
+    "household.all_answers": ("Tất cả câu trả lời", "All answers"),
+    "household.calculated": ("Giá trị tự tính của biểu mẫu", "Values the form calculates"),
+    "household.changes": ("Thay đổi so với bản trước", "Changes from the previous version"),
+    "household.comments": ("Trao đổi", "Comments"),
+    "household.no_comments": ("Chưa có trao đổi.", "No comments yet."),
+    "household.comment": ("Viết trao đổi", "Write a comment"),
+    "household.comment_submit": ("Gửi", "Send"),
+    "household.comment_added": ("Đã gửi trao đổi.", "Comment sent."),
+    "household.decision": ("Quyết định", "Decision"),
+    "household.reason": ("Lý do (bắt buộc khi có vấn đề hoặc từ chối)", "Reason (needed to flag or reject)"),
+    "household.no_reason": ("— Chọn lý do —", "— Choose a reason —"),
+    "household.note": ("Ghi chú", "Note"),
+    "household.approve": ("Duyệt", "Approve"),
+    "household.flag": ("Có vấn đề", "Flag an issue"),
+    "household.reject": ("Từ chối", "Reject"),
+    "household.decided": ("Đã ghi quyết định “{state}” cho hộ {title}.", "Recorded “{state}” for household {title}."),
+    "household.viewer": ("Bạn chỉ được xem, không được quyết định.", "You may read this household but not decide."),
+    "household.sent": ("Gửi lúc", "Sent"),
+    "household.by": ("Người gửi", "Sent by"),
+    "household.area": ("Địa bàn", "Area"),
+    "household.updated": ("Sửa lúc", "Edited"),
+    "household.reviewed": ("Duyệt lúc", "Reviewed"),
+    "household.state": ("Trạng thái", "State"),
+    "household.none": ("(trống)", "(empty)"),
+    # Key answers of the example form that its calculations hold (no label in the form)
+    "answer.members": ("Thành viên hộ", "Household members"),
+    "answer.member": ("{name} ({relation}, {age} tuổi)", "{name} ({relation}, age {age})"),
+    "answer.income_year": ("Tổng thu nhập 12 tháng", "Income, last 12 months"),
+    "answer.income_pc": ("Thu nhập bình quân người/tháng", "Income per person per month"),
+    "answer.vnd": ("{n} đồng", "{n} VND"),
+    "answer.m2": ("{n} m²", "{n} m²"),
+    "answer.temp_house": ("Nhà tạm, dột nát", "Temporary or dilapidated house"),
+    "answer.classification": ("Phân loại sơ bộ", "Provisional classification"),
+    "answer.deprivations": ("{n}/12 chỉ số thiếu hụt", "{n}/12 deprivations"),
+    "answer.yes": ("Có", "Yes"),
+    "answer.no": ("Không", "No"),
+    "class.poor": ("Hộ nghèo", "Poor"),
+    "class.near_poor": ("Hộ cận nghèo", "Near-poor"),
+    "class.average": ("Hộ có mức sống trung bình", "Average living standard"),
+    "class.other": ("Không thuộc diện", "Not in scope"),
+    # Summary
+    "summary.title": ("Tổng hợp theo địa bàn", "Area summary"),
+    "summary.intro": (
+        "Số hộ trong phạm vi của bạn, theo huyện và xã.",
+        "Households within your areas, by district and commune.",
+    ),
+    "summary.area": ("Địa bàn", "Area"),
+    "summary.received": ("Đã nhận", "Received"),
+    "summary.approved": ("Đã duyệt", "Approved"),
+    "summary.rejected": ("Từ chối", "Rejected"),
+    "summary.flagged": ("Có vấn đề", "Flagged"),
+    "summary.open": ("Chưa xong", "Still open"),
+    "summary.temp_houses": ("Nhà tạm (đã duyệt)", "Temporary houses (approved)"),
+    "summary.total": ("Tổng cộng", "Total"),
+    "summary.unknown_area": ("(chưa rõ địa bàn)", "(area unknown)"),
+    "summary.empty": ("Chưa có hộ nào.", "No households yet."),
+    # Errors
+    "error.title": ("Không thực hiện được", "That did not work"),
+    "error.400": ("Yêu cầu không hợp lệ.", "The request was not valid."),
+    "error.401": ("Vui lòng đăng nhập.", "Please sign in."),
+    "error.403": (
+        "Bạn không có quyền làm việc này, hoặc biểu mẫu đã hết hạn. Hãy quay lại, tải lại trang rồi thử lại.",
+        "You may not do this, or the form has expired. Go back, reload the page and try again.",
+    ),
+    "error.404": (
+        "Không tìm thấy. Có thể địa chỉ sai, hoặc hộ này không thuộc địa bàn của bạn.",
+        "Not found. The address may be wrong, or the household is outside your areas.",
+    ),
+    "error.409": ("Dữ liệu vừa thay đổi. Hãy tải lại trang.", "The data has just changed. Reload the page."),
+    "error.413": ("Nội dung gửi lên quá lớn.", "What was sent is too large."),
+    "error.429": ("Quá nhiều yêu cầu. Vui lòng thử lại sau.", "Too many requests. Please try again later."),
+    "error.500": ("Máy chủ gặp lỗi. Vui lòng thử lại sau.", "The server ran into an error. Please try again later."),
+    "error.503": ("Máy chủ đang bận. Vui lòng thử lại sau ít phút.", "The server is busy. Try again in a few minutes."),
+    "error.detail": ("Chi tiết: {message}", "Details: {message}"),
+    "error.back": ("Về trang đầu", "Back to the start"),
+}
+
+
+def negotiate(query: str | None, cookie: str | None, accept_language: str | None) -> str:
+    """The page's language: an explicit ?lang= first, then the cookie, then the browser's preference."""
+    for explicit in (query, cookie):
+        if explicit in LANGS:
+            return explicit
+    best, best_q = DEFAULT_LANG, -1.0
+    for part in (accept_language or "").split(",")[:20]:
+        tag, _, params = part.strip().partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        if primary not in LANGS:
+            continue
+        q = 1.0
+        name, _, value = params.strip().partition("=")
+        if name.strip() == "q":
+            try:
+                q = float(value)
+            except ValueError:
+                q = 0.0
+        if q > best_q:
+            best, best_q = primary, q
+    return best
+
+
+class Translator:
+    """`t("key", n=3)` in templates; numbers and times the way the reader writes them."""
+
+    def __init__(self, lang: str, zone: ZoneInfo) -> None:
+        self.lang = lang if lang in LANGS else DEFAULT_LANG
+        self.zone = zone
+        self._index = LANGS.index(self.lang)
+
+    def __call__(self, key: str, **values: object) -> str:
+        text = MESSAGES[key][self._index]
+        return text.format(**values) if values else text
+
+    def number(self, value: float, digits: int = 0) -> str:
+        text = f"{value:,.{digits}f}"
+        if self.lang == "vi":
+            text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
+        return text
+
+    def when(self, moment: datetime | None) -> str:
+        if moment is None:
+            return ""
+        local = moment.astimezone(self.zone)
+        return local.strftime("%d/%m/%Y %H:%M") if self.lang == "vi" else local.strftime("%d %b %Y %H:%M")
+
+    def pick(self, vi: str | None, en: str | None) -> str:
+        """A name kept in both languages (areas, reasons): the reader's, else the other."""
+        first, second = (vi, en) if self.lang == "vi" else (en, vi)
+        return first or second or ""
