@@ -1,4 +1,4 @@
-"""The `survey` command: serve | migrate | create-admin | app-user | export | sync | db-shell.
+"""The `survey` command: serve | worker | migrate | create-admin | app-user | export | sync | db-shell.
 
 Thin: parse arguments, call functions."""
 
@@ -10,7 +10,7 @@ import getpass
 import os
 import signal
 import sys
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -22,7 +22,7 @@ from service.settings import PROVINCE_TZ, Settings, SettingsError
 from service.startup import prepare_in_child
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
 __all__ = ["main"]
 
@@ -93,6 +93,8 @@ def _serve(settings: Settings) -> int:
         _raise_file_limit(2 * settings.max_connections + 256)
         # httptools with a bounded request head (service/guard.py); a partial pickles into spawned workers.
         protocol = functools.partial(GuardedHttpToolsProtocol, limits=HeadLimits.from_settings(settings))
+        # Background workers (photo evidence, housekeeping) beside the web workers; stopped before the database.
+        stack.enter_context(_job_workers(settings.serve_workers))
         with suppress(KeyboardInterrupt):
             uvicorn.run(
                 "service.asgi:create_asgi_app",
@@ -110,6 +112,34 @@ def _serve(settings: Settings) -> int:
                 timeout_graceful_shutdown=10,
             )
     return 0
+
+
+@contextmanager
+def _job_workers(count: int) -> Iterator[None]:
+    """`count` `survey worker` processes, restarted if one dies, stopped (SIGTERM, then SIGKILL) on exit."""
+    from service.jobs.supervisor import WorkerSupervisor
+
+    supervisor = WorkerSupervisor(count)
+    supervisor.start()
+    try:
+        yield
+    finally:
+        supervisor.stop()
+
+
+def _run_worker(settings: Settings, drain: bool, kinds: str | None) -> int:
+    from service.jobs.worker import ALL_KINDS, run_worker
+
+    chosen = [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None
+    unknown = sorted(set(chosen or []) - set(ALL_KINDS))
+    if unknown:
+        print(f"survey: unknown job kinds {unknown}; known: {', '.join(ALL_KINDS)}", file=sys.stderr)  # noqa: T201
+        return 2
+    signal.signal(signal.SIGTERM, _interrupt)
+    with ExitStack() as stack:
+        settings = _database(stack, settings)
+        # From here the worker's own handlers take SIGTERM and SIGINT (a graceful stop).
+        return run_worker(settings, drain=drain, kinds=chosen)
 
 
 def _run_migrate(settings: Settings) -> int:
@@ -329,6 +359,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="survey", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="migrate, set up on first start, then serve HTTP")
+    worker = commands.add_parser("worker", help="run background jobs (photo evidence, housekeeping) until stopped")
+    worker.add_argument("--drain", action="store_true", help="exit once no job is due (tests, benchmarks)")
+    worker.add_argument("--kinds", help="only these job kinds, comma-separated (photo,evidence,housekeeping)")
     commands.add_parser("migrate", help="apply database migrations and exit")
     admin = commands.add_parser("create-admin", help="create an admin account")
     admin.add_argument("--email", required=True)
@@ -388,6 +421,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(settings)
+        if args.command == "worker":
+            return _run_worker(settings, args.drain, args.kinds)
         if args.command == "migrate":
             return _run_migrate(settings)
         if args.command == "export":

@@ -14,9 +14,11 @@ from service.appusers import routes as app_user_routes
 from service.areas import routes as area_routes
 from service.audits import routes as audit_routes
 from service.auth import routes as auth_routes
+from service.evidence import routes as evidence_routes
 from service.exports import routes as export_routes
 from service.forms import routes as forms_routes
 from service.http import ApiRequest, dependencies, handle_exception, header_auth, token_auth
+from service.jobs import routes as job_routes
 from service.odata import routes as odata_routes
 from service.openrosa import routes as openrosa_routes
 from service.plans import routes as plan_routes
@@ -54,6 +56,7 @@ PROJECT_SCOPED = [
     stage_routes.router,
     plan_routes.router,
     odata_routes.router,
+    evidence_routes.router,
 ]
 
 
@@ -80,6 +83,7 @@ def create_app(settings: Settings) -> Litestar:
             project_routes.router,
             area_routes.areas_router,
             audit_routes.router,
+            job_routes.router,
             Router(path="/v1", route_handlers=PROJECT_SCOPED, dependencies=header_auth()),
             Router(path="/v1/key/{token:str}", route_handlers=PROJECT_SCOPED, dependencies=token_auth()),
             # The review site: HTML pages with a session cookie of their own (service/web).

@@ -139,6 +139,60 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     # The review pages show times in the offices' time zone (an IANA name), and read their date filters in it.
     review_time_zone: str = "Asia/Ho_Chi_Minh"
+    # Background jobs (service/jobs): `survey worker` processes; `serve` starts `serve_workers` of them beside the web
+    # workers. Each runs `worker_concurrency` jobs at once, at `worker_nice` and, with `worker_idle` (Linux), in the
+    # SCHED_IDLE class: photo work is CPU, and intake comes first (docs/performance.md, "Photo evidence").
+    serve_workers: int = 1
+    worker_concurrency: int = 1
+    worker_nice: int = 19
+    worker_idle: bool = True
+    worker_poll_s: float = 1.0
+    # A job not renewed for this long (its worker died) is taken again; an attempt is counted at each claim.
+    job_lease_s: float = 60.0
+    job_max_attempts: int = 5
+    # Retry after job_backoff_s x 4^(attempt - 1), at most job_backoff_max_s.
+    job_backoff_s: float = 10.0
+    job_backoff_max_s: float = 3600.0
+    jobs_keep_s: int = 7 * 24 * 3600
+    housekeeping_interval_s: int = 3600
+    # Store objects no blob row references are deleted once older than this (an upload in flight has put its file
+    # but not yet written its row; none takes a day).
+    media_orphan_grace_s: int = 24 * 3600
+
+    # Photo evidence (service/evidence). EXIF times without an offset are read in this zone.
+    evidence_time_zone: str = "Asia/Ho_Chi_Minh"
+    evidence_max_photo_bytes: int = 64 * 1024 * 1024
+    # Photo GPS against the household point: tolerance = base + 2 x √(household accuracy² + photo accuracy²), with
+    # the photo's GPSHPositioningError or, without one, evidence_photo_accuracy_m; "risk" beyond evidence_gps_far_m
+    # (and beyond 3 x the tolerance).
+    evidence_gps_tolerance_m: float = 30.0
+    evidence_photo_accuracy_m: float = 20.0
+    evidence_gps_far_m: float = 500.0
+    # The household point: worse accuracy than this is flagged (the example form asks for 30 m or better).
+    evidence_max_accuracy_m: float = 30.0
+    # min_lat,min_lon,max_lat,max_lon of the province (Thừa Thiên Huế, with a margin of about 5 km).
+    evidence_province_bbox: str = "15.95,106.95,16.85,108.30"
+    # A point farther than max(evidence_commune_outlier_m, factor x the median distance of the others) from the
+    # median point of its commune's other households, once the commune has this many.
+    evidence_commune_min_households: int = 5
+    evidence_commune_outlier_m: float = 2000.0
+    evidence_commune_outlier_factor: float = 5.0
+    # Optional: a GeoJSON FeatureCollection of commune polygons; the commune code is in this feature property.
+    evidence_commune_boundaries: str | None = None
+    evidence_commune_code_property: str = "code"
+    # Photo time against the form's start/end: tolerated this much outside; "risk" this many days before.
+    evidence_visit_slack_s: int = 3600
+    evidence_photo_days_risk: float = 2.0
+    # A photo time later than the receipt by more than this: the camera clock runs ahead, or the file was edited.
+    evidence_clock_skew_s: int = 600
+    # Two photos are near-identical within this many differing bits of their 64-bit dHash.
+    evidence_phash_max_distance: int = 6
+    # Risk score (0 to 100): per distinct check code, the weight of its most severe instance, summed and capped.
+    # risk_weights overrides by code: "photo.reused_exact=60,gps.accuracy_zero=40".
+    risk_weight_info: int = 0
+    risk_weight_warn: int = 10
+    risk_weight_risk: int = 35
+    risk_weights: str = ""
 
     # Start-up
     load_example_form: bool = True
@@ -150,6 +204,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         from service.forwarded import parse_networks
 
         parse_networks(self.trusted_proxies)  # raises ValueError naming the bad entry
+        from service.evidence.config import validate_evidence_settings
+
+        validate_evidence_settings(self)  # raises ValueError naming the setting
 
     def __repr__(self) -> str:
         shown = []

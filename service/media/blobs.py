@@ -7,14 +7,16 @@ A crash in between leaves an unreferenced object, never a row pointing at nothin
 from __future__ import annotations
 
 import hashlib
+import time
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import msgspec
 
 from service.db.rows import many, optional
+from service.jobs.queue import enqueue_photo_analysis
 
-from .sniff import sniff_content_type
+from .sniff import IMAGE_TYPES, sniff_content_type
 from .store import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -28,15 +30,21 @@ __all__ = [
     "BlobRow",
     "NewBlob",
     "StoredContent",
+    "UnreferencedBlob",
     "blob_by_id",
     "claim_new_blobs",
+    "delete_orphan_object",
+    "delete_unreferenced_blob",
     "discard_unreferenced",
     "removed_if_refused",
     "ensure_blob",
     "known_blobs",
     "md5_hex",
+    "objects_in_use",
+    "purge_tombstones",
     "store_bytes",
     "store_stream",
+    "unreferenced_blobs",
     "upsert_blobs",
 ]
 
@@ -149,10 +157,12 @@ async def known_blobs(conn: Connection, sha256s: list[bytes]) -> dict[bytes, int
     return {row.sha256: row.id for row in many(rows, _IdBySha)}
 
 
-async def upsert_blobs(conn: Connection, blobs: list[NewBlob]) -> dict[bytes, int]:
+async def upsert_blobs(conn: Connection, blobs: list[NewBlob], *, analyse: bool = True) -> dict[bytes, int]:
     """Insert the rows that are new; ids of all of them, by sha256.
 
-    Sorted by hash so two transactions touching the same blobs lock them in the same order.
+    Sorted by hash so two transactions touching the same blobs lock them in the same order. Images get their
+    analysis job (EXIF, thumbnails, perceptual hash; service/evidence) in the same transaction, unless analysed or
+    pending already; `analyse=False` for contents that are themselves derived (thumbnails).
     """
     if not blobs:
         return {}
@@ -167,7 +177,11 @@ async def upsert_blobs(conn: Connection, blobs: list[NewBlob]) -> dict[bytes, in
         [b.content_type for b in ordered],
         [b.storage_key for b in ordered],
     )
-    return {row.sha256: row.id for row in many(rows, _IdBySha)}
+    ids = {row.sha256: row.id for row in many(rows, _IdBySha)}
+    if analyse:
+        images = [ids[b.sha256] for b in ordered if b.content_type in IMAGE_TYPES]
+        await enqueue_photo_analysis(conn, images)
+    return ids
 
 
 def _lock_key(sha256: bytes) -> int:
@@ -228,3 +242,121 @@ async def blob_by_id(conn: Connection, blob_id: int) -> BlobRow | None:
 
 def md5_hex(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+# Housekeeping (service/jobs/housekeeping.py): blob rows nothing references, and store objects no row names.
+
+
+class UnreferencedBlob(msgspec.Struct, frozen=True):
+    id: int
+    sha256: bytes
+    storage_key: str
+
+
+class _Reference(msgspec.Struct, frozen=True):
+    table_name: str
+    column_name: str
+
+
+async def _references(conn: Connection) -> list[_Reference]:
+    """Every column that references a blob, read from the catalogue (so a table added later is honoured at once).
+    Foreign keys that cascade (photo_analyses.blob_id) belong to the blob rather than reference it."""
+    rows = await conn.fetch(
+        """select c.conrelid::regclass::text as table_name, quote_ident(a.attname) as column_name
+        from pg_constraint c
+        join pg_attribute a on a.attrelid = c.conrelid and a.attnum = any(c.conkey)
+        where c.contype = 'f' and c.confrelid = 'blobs'::regclass and c.confdeltype <> 'c'
+        order by 1, 2"""
+    )
+    return many(rows, _Reference)
+
+
+def _unreferenced_predicate(references: list[_Reference]) -> str:
+    return " and ".join(
+        f"not exists (select 1 from {r.table_name} r where r.{r.column_name} = b.id)" for r in references
+    ) or "true"
+
+
+async def unreferenced_blobs(conn: Connection, *, older_than_s: float, limit: int) -> list[UnreferencedBlob]:
+    """Blob rows older than `older_than_s` that no row references (a household purged, a draft replaced)."""
+    predicate = _unreferenced_predicate(await _references(conn))
+    rows = await conn.fetch(
+        f"""select b.id, b.sha256, b.storage_key from blobs b
+        where b.created_at < now() - make_interval(secs => $1) and {predicate}
+        order by b.id limit $2""",
+        float(older_than_s),
+        limit,
+    )
+    return many(rows, UnreferencedBlob)
+
+
+async def delete_unreferenced_blob(conn: Connection, blob: UnreferencedBlob) -> bool:
+    """Remove the row if still unreferenced, leaving a tombstone; the file stays for the grace period (an upload that
+    saw the row a moment ago did not store the file again and is about to write the row back).
+
+    Under the content's exclusive advisory lock, like `discard_unreferenced`.
+    """
+    async with conn.transaction():
+        await conn.execute("select pg_advisory_xact_lock($1)", _lock_key(blob.sha256))
+        predicate = _unreferenced_predicate(await _references(conn))
+        deleted = await conn.fetchval(
+            f"delete from blobs b where b.id = $1 and {predicate} returning b.id",
+            blob.id,
+        )
+        if deleted is None:
+            return False
+        await conn.execute(
+            """insert into blob_tombstones (sha256, storage_key) values ($1, $2)
+            on conflict (sha256) do update set deleted_at = now(), storage_key = excluded.storage_key""",
+            blob.sha256,
+            blob.storage_key,
+        )
+        return True
+
+
+class _Presence(msgspec.Struct, frozen=True):
+    sha256: bytes
+    has_row: bool
+    tombstone_fresh: bool
+
+
+async def objects_in_use(conn: Connection, sha256s: list[bytes], *, grace_s: float) -> set[bytes]:
+    """Of these contents, those a blob row names, or whose row was removed less than `grace_s` ago."""
+    rows = await conn.fetch(
+        """select k.sha256,
+            exists (select 1 from blobs b where b.sha256 = k.sha256) as has_row,
+            exists (select 1 from blob_tombstones t
+                    where t.sha256 = k.sha256 and t.deleted_at > now() - make_interval(secs => $2)) as tombstone_fresh
+        from unnest($1::bytea[]) as k(sha256)""",
+        sha256s,
+        float(grace_s),
+    )
+    return {row.sha256 for row in many(rows, _Presence) if row.has_row or row.tombstone_fresh}
+
+
+async def delete_orphan_object(pool: Pool, store: MediaStore, key: str, sha256: bytes, *, grace_s: float) -> bool:
+    """Delete a store object no blob row names, older than `grace_s`, safely against an upload in flight.
+
+    An upload puts its file, then (in its transaction) takes the content's shared advisory lock and checks the file is
+    still there before writing the row (`claim_new_blobs`). Here the exclusive lock is taken first, then the row, the
+    tombstone and the object's age are checked again: a file put again by an upload in flight is young again (a
+    rename on disk and a PUT on S3 both renew the time) and stays; if an upload puts it between that look and the
+    delete, its claim finds the file gone and answers 503, and the phone sends it again. Never a row without a file.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("select pg_advisory_xact_lock($1)", _lock_key(sha256))
+        if await objects_in_use(conn, [sha256], grace_s=grace_s):
+            return False
+        found = await store.stat(key)
+        if found is None or found.modified > time.time() - grace_s:
+            return False
+        await store.delete(key)
+        await conn.execute("delete from blob_tombstones where sha256 = $1", sha256)
+        return True
+
+
+async def purge_tombstones(conn: Connection, *, older_than_s: float) -> int:
+    status = await conn.execute(
+        "delete from blob_tombstones where deleted_at < now() - make_interval(secs => $1)", float(older_than_s)
+    )
+    return int(status.rpartition(" ")[2])

@@ -8,15 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .store import SpoolFile, StoreUnavailable, blob_key, disk_free_bytes, remove_spool_leftovers, storage_error
+from .store import (
+    BLOB_KEY,
+    SpoolFile,
+    StoredObject,
+    StoreUnavailable,
+    blob_key,
+    disk_free_bytes,
+    remove_spool_leftovers,
+    storage_error,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
-    from pathlib import Path
 
     from .store import BlobInfo
 
@@ -27,8 +35,6 @@ STALE_SPOOL_S = 6 * 3600
 # fsync is latency, not CPU: a disk absorbs many at once (limits.md: ~460 fsync'd MB/s with one thread, ~1 GB/s
 # with 16), so finishing files gets its own wide pool instead of queueing behind asyncio's default 6 threads.
 _FSYNC_THREADS = 16
-# Exactly what blob_key() makes: lowercase hex, the two folders repeating the hash's first four digits.
-_BLOB_KEY = re.compile(r"blobs/([0-9a-f]{2})/([0-9a-f]{2})/\1\2[0-9a-f]{60}")
 
 
 class LocalStore:
@@ -45,7 +51,7 @@ class LocalStore:
     def _path(self, key: str) -> Path:
         # Keys are made by key_for(); refuse anything else rather than trusting it as a path. (str.isalnum() was
         # not enough: it accepts any Unicode letter or digit, and keys that are not a sha256 at all.)
-        if not _BLOB_KEY.fullmatch(key):
+        if not BLOB_KEY.fullmatch(key):
             raise ValueError(f"not a blob key: {key!r}")
         return self.root.joinpath(*key.split("/"))
 
@@ -77,6 +83,22 @@ class LocalStore:
     async def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    async def list(self) -> AsyncIterator[StoredObject]:
+        # One thread hop per folder of the two-level fan-out (up to 65,536 of them), never one per file.
+        top = self.root / "blobs"
+        outer = await asyncio.to_thread(_subfolders, top)
+        for first in outer:
+            for second in await asyncio.to_thread(_subfolders, first):
+                for found in await asyncio.to_thread(_objects, self.root, second):
+                    yield found
+
+    async def stat(self, key: str) -> StoredObject | None:
+        try:
+            info = await asyncio.to_thread(self._path(key).stat)
+        except FileNotFoundError:
+            return None
+        return StoredObject(key=key, size=info.st_size, modified=info.st_mtime)
+
     async def check(self) -> None:
         if not os.access(self.spool_dir, os.W_OK):
             raise StoreUnavailable(f"local media store {self.root} is not writable")
@@ -86,6 +108,32 @@ class LocalStore:
 
     async def close(self) -> None:
         self._io.shutdown(wait=True)
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(Path(e.path) for e in entries if e.is_dir(follow_symlinks=False) and len(e.name) == 2)
+    except FileNotFoundError:
+        return []
+
+
+def _objects(root: Path, folder: Path) -> list[StoredObject]:
+    found = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                key = f"blobs/{folder.parent.name}/{folder.name}/{entry.name}"
+                if not BLOB_KEY.fullmatch(key) or not entry.is_file(follow_symlinks=False):
+                    continue  # not ours (an editor's backup, a stray file): never touched
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                found.append(StoredObject(key=key, size=info.st_size, modified=info.st_mtime))
+    except FileNotFoundError:
+        return []
+    return found
 
 
 def _fsync_and_rename(source: Path, target: Path) -> None:

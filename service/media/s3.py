@@ -20,7 +20,15 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .local import STALE_SPOOL_S
-from .store import SpoolFile, StoreUnavailable, blob_key, disk_free_bytes, remove_spool_leftovers
+from .store import (
+    BLOB_KEY,
+    SpoolFile,
+    StoredObject,
+    StoreUnavailable,
+    blob_key,
+    disk_free_bytes,
+    remove_spool_leftovers,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -126,6 +134,30 @@ class S3Store:
 
     async def delete(self, key: str) -> None:
         await self._call(self._client.delete_object, Bucket=self.bucket, Key=key)
+
+    async def list(self) -> AsyncIterator[StoredObject]:
+        # A page (up to 1,000 keys) per request, each fetched in the pool; only keys blob_key() makes are listed.
+        prefix = f"{self.prefix}blobs/"
+        token: str | None = None
+        while True:
+            arguments: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": 1000}
+            if token:
+                arguments["ContinuationToken"] = token
+            page = await self._call(self._client.list_objects_v2, **arguments)
+            for item in page.get("Contents", []):
+                key = item["Key"]
+                if BLOB_KEY.fullmatch(key[len(self.prefix) :]):
+                    yield StoredObject(key=key, size=int(item["Size"]), modified=item["LastModified"].timestamp())
+            if not page.get("IsTruncated"):
+                return
+            token = page.get("NextContinuationToken")
+
+    async def stat(self, key: str) -> StoredObject | None:
+        try:
+            head = await self._call(self._client.head_object, Bucket=self.bucket, Key=key)
+        except FileNotFoundError:
+            return None
+        return StoredObject(key=key, size=int(head["ContentLength"]), modified=head["LastModified"].timestamp())
 
     async def check(self) -> None:
         try:

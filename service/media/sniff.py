@@ -17,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["IMAGE_TYPES", "ImageCheck", "check_image", "sniff_content_type"]
+__all__ = ["IMAGE_TYPES", "IMAGE_WARNINGS_LOCK", "ImageCheck", "check_image", "sniff_content_type"]
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/bmp"})
 
@@ -92,8 +92,8 @@ def _sniff_text(head: bytes) -> str:
 
 # warnings.catch_warnings() swaps process-wide state; two threads interleaving enter/exit can leave the "error"
 # filter installed for good or drop it mid-check. check_image runs in worker threads, so one at a time (it only
-# reads a header: well under a millisecond).
-_WARNINGS_LOCK = threading.Lock()
+# reads a header: well under a millisecond). The photo analysis (service/evidence/photo.py) opens images under it too.
+IMAGE_WARNINGS_LOCK = _WARNINGS_LOCK = threading.Lock()
 
 # HEIC (iPhones, some Android cameras) is decoded by libheif through pillow-heif, so a HEIC "photo" is checked like
 # any other: a HEIC header followed by something else is not an image.

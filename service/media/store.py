@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import time
 import uuid
 from typing import TYPE_CHECKING, Protocol
@@ -23,9 +24,11 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = [
+    "BLOB_KEY",
     "BlobInfo",
     "MediaStore",
     "SpoolFile",
+    "StoredObject",
     "StoreFull",
     "StoreUnavailable",
     "TooLarge",
@@ -69,6 +72,23 @@ class BlobInfo(msgspec.Struct, frozen=True):
     size: int
     md5: str | None
     head: bytes
+
+
+class StoredObject(msgspec.Struct, frozen=True):
+    """An object in the store: its key, size and when it was last written (seconds since the epoch)."""
+
+    key: str
+    size: int
+    modified: float
+
+    @property
+    def sha256(self) -> str:
+        """The content hash the key ends with (keys come from blob_key)."""
+        return self.key.rsplit("/", 1)[-1]
+
+
+# Exactly what blob_key() makes (without its prefix): lowercase hex, the two folders repeating the hash's first digits.
+BLOB_KEY = re.compile(r"blobs/([0-9a-f]{2})/([0-9a-f]{2})/\1\2[0-9a-f]{60}")
 
 
 def blob_key(sha256_hex: str, prefix: str = "") -> str:
@@ -173,6 +193,15 @@ class MediaStore(Protocol):
         ...
 
     async def delete(self, key: str) -> None: ...
+
+    def list(self) -> AsyncIterator[StoredObject]:
+        """Every stored blob object (not the spool), in no particular order, a page at a time: for the
+        housekeeping sweep, which looks for objects no blob row references."""
+        ...
+
+    async def stat(self, key: str) -> StoredObject | None:
+        """Size and last write time of one object, None when absent."""
+        ...
 
     async def check(self) -> None:
         """Raise StoreUnavailable when the backend cannot serve requests (used by /readyz)."""

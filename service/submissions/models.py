@@ -13,7 +13,15 @@ from service.structs import Output
 if TYPE_CHECKING:
     from .queries import SubmissionRow, SubmissionVersionRow, SubmitterRow
 
-__all__ = ["AreaCodesOut", "AttachmentOut", "GeopointOut", "SubmissionOut", "SubmitterOut", "VersionOut"]
+__all__ = [
+    "AreaCodesOut",
+    "AttachmentOut",
+    "CheckCountsOut",
+    "GeopointOut",
+    "SubmissionOut",
+    "SubmitterOut",
+    "VersionOut",
+]
 
 
 class GeopointOut(Output, kw_only=True):
@@ -42,6 +50,14 @@ class SubmitterOut(Output, kw_only=True):
     @classmethod
     def of(cls, row: SubmitterRow) -> SubmitterOut:
         return cls(id=row.id, type=row.type, display_name=row.display_name, created_at=row.created_at)
+
+
+class CheckCountsOut(Output, kw_only=True):
+    """The household's evidence checks by severity (service/evidence)."""
+
+    info: int
+    warn: int
+    risk: int
 
 
 class VersionOut(Output, kw_only=True):
@@ -97,6 +113,9 @@ class SubmissionOut(Output, kw_only=True):
     # The province's review (service/stages/): surveyed, meeting, re_review, posted, recognised.
     stage: str
     final_classification: str | None
+    # Photo evidence: 0-100, null until the checks first ran; `checks` counts them by severity.
+    risk_score: int | None = None
+    checks: CheckCountsOut | None = None
 
     @classmethod
     def of(cls, row: SubmissionRow, *, extended: bool = False) -> SubmissionOut:
@@ -133,6 +152,8 @@ class SubmissionOut(Output, kw_only=True):
             reviewed_at=row.reviewed_at,
             stage=row.stage,
             final_classification=row.final_classification,
+            risk_score=row.risk_score,
+            checks=CheckCountsOut(info=row.evidence_info, warn=row.evidence_warn, risk=row.evidence_risk),
         )
 
 

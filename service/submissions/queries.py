@@ -82,6 +82,11 @@ class SubmissionRow(msgspec.Struct, frozen=True):
     stage: Stage
     stage_changed_at: datetime | None
     final_classification: Classification | None
+    # Photo evidence (service/evidence): null until first checked; its checks counted by severity.
+    risk_score: int | None
+    evidence_info: int
+    evidence_warn: int
+    evidence_risk: int
     # Its current version (after edits, the newest).
     current_instance_id: str
     current_submitter_id: int | None
@@ -118,6 +123,7 @@ _SUBMISSION = """select s.id, s.instance_id, s.current_version_id, s.instance_na
     s.district_code, s.commune_code, s.village_code, s.area_codes, fv.version as form_version, s.created_at,
     nullif(s.updated_at, s.created_at) as updated_at, s.reviewed_at,
     s.stage, s.stage_changed_at, s.final_classification,
+    s.risk_score, s.evidence_info, s.evidence_warn, s.evidence_risk,
     v.instance_id as current_instance_id,
     coalesce(v.submitter_user_id, v.submitter_app_user_id) as current_submitter_id,
     v.device_id as current_device_id, v.user_agent as current_user_agent, v.received_at as current_created_at,

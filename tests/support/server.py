@@ -75,6 +75,9 @@ def live_server(
         "MEDIA_MIN_FREE_BYTES": str(1024 * 1024),
         "ADMIN_EMAIL": "admin@example.org",
         "ADMIN_PASSWORD": "correct horse battery",
+        # No background job worker unless a test asks for one (tests/jobs/test_serve.py): wire tests look at the
+        # media store and the database, which a worker would change under them.
+        "SERVE_WORKERS": "0",
         **(env or {}),
     }
     with log_path.open("wb") as log:
