@@ -6,6 +6,7 @@ open form of a project where they may list forms.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -15,6 +16,7 @@ from service.areas.models import AreaFields
 from service.errors import Problem
 
 from . import queries
+from .choices import choice_source, instance_choices
 from .models import CollectForm
 from .schema import FormField, FormSchema
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CollectForm",
     "SubmissionTarget",
+    "choice_column",
     "forms_for_collect",
     "schema_for_version",
     "submission_target",
@@ -35,6 +38,7 @@ __all__ = [
 class SubmissionTarget(msgspec.Struct, frozen=True):
     form_id: int
     form_version_id: int
+    xml_md5: str
     encrypted: bool
     schema: FormSchema
     fields: dict[str, FormField]
@@ -94,8 +98,37 @@ async def submission_target(conn: Connection, access: Access, xml_form_id: str, 
     return SubmissionTarget(
         form_id=row.form_id,
         form_version_id=row.version_id,
+        xml_md5=row.xml_md5 or "",
         encrypted=row.base64_public_key is not None,
         schema=schema,
         fields=fields,
         area_fields=area_fields_for(row.area_fields, schema),
     )
+
+
+# Like the schema, a published version's choice lists never change: cache what ingest asks of them.
+_COLUMN_CACHE: dict[tuple[int, str, str, str], dict[str, str]] = {}
+
+
+async def choice_column(conn: Connection, target: SubmissionTarget, field_path: str, column: str) -> dict[str, str]:
+    """An extra column of the choices behind a select of the target's version, by choice name (e.g. the commune
+    list's `area`: {"19750": "urban", …}). Empty when the field is not a select from the form's own lists or its
+    choices lack the column."""
+    key = (target.form_version_id, target.xml_md5, field_path, column)
+    cached = _COLUMN_CACHE.get(key)
+    if cached is not None:
+        return cached
+    xml = (await queries.get_version_xml(conn, target.form_version_id)).encode("utf-8")
+    # Parsing a whole XForm takes milliseconds: off the event loop, once per version and process.
+    found = await asyncio.to_thread(_choice_column, xml, field_path, column)
+    if len(_COLUMN_CACHE) >= _SCHEMA_CACHE_SIZE:
+        _COLUMN_CACHE.clear()
+    _COLUMN_CACHE[key] = found
+    return found
+
+
+def _choice_column(xml: bytes, field_path: str, column: str) -> dict[str, str]:
+    source = choice_source(xml, field_path)
+    if source is None or source.csv_file is not None:
+        return {}
+    return {c.name: c.columns[column] for c in instance_choices(xml, source.instance_id) if c.columns.get(column)}

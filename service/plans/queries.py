@@ -30,8 +30,9 @@ __all__ = [
 ]
 
 # The household's class as the review knows it: the commune's final classification once recognised, else the
+# server's classification of its answers (service/classification), else, for forms the rules do not apply to, the
 # phone's provisional result (the example form's g_result/classification).
-_CLASS = "coalesce(s.final_classification, cv.answers #>> '{g_result,classification}')"
+_CLASS = "coalesce(s.final_classification, s.classification, cv.answers #>> '{g_result,classification}')"
 # A household without working capacity (the example form's household characteristics).
 _NO_WORKING_CAPACITY = "coalesce(cv.answers #> '{g_hh,hh_flags}' ? 'no_labour', false)"
 _PLAN = """p.id, p.submission_id, p.owner_name, p.owner_user_id, p.agency, p.target_exit_year, p.pathway, p.summary,

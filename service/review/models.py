@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from service.classification import Classification
 from service.structs import Input, Output
 
 __all__ = [
@@ -97,6 +98,9 @@ class QueueFilter(msgspec.Struct, frozen=True, kw_only=True):
     until: datetime | None = None
     # Answer equal to a value: field path (/data/g_loc/commune) → value.
     answers: dict[str, str] = {}
+    # The server's classification (service/classification), and whether the phone's provisional one disagrees.
+    classification: str | None = None
+    mismatch: bool | None = None
 
 
 class QueueItemOut(Output, kw_only=True):
@@ -115,6 +119,11 @@ class QueueItemOut(Output, kw_only=True):
     accuracy: float | None
     created_at: datetime
     reviewed_at: datetime | None
+    # The server's classification, the phone's provisional one and whether they differ (null: not classified).
+    classification: str | None = None
+    provisional_classification: str | None = None
+    classification_mismatch: bool | None = None
+    classification_detail: Classification | None = None
 
 
 class QueueOut(Output, kw_only=True):
@@ -135,6 +144,8 @@ class BulkIn(Input, kw_only=True):
     submitter_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    classification: str | None = None
+    mismatch: bool | None = None
     limit: int = 1000
 
 

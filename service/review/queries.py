@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from service.classification import Classification
 from service.db.rows import many, one, optional
 from service.submissions.queries import IN_SCOPE
 
@@ -67,6 +68,10 @@ class QueueRow(msgspec.Struct, frozen=True):
     accuracy: float | None
     created_at: datetime
     reviewed_at: datetime | None
+    classification: str | None
+    provisional_classification: str | None
+    classification_mismatch: bool | None
+    classification_detail: Classification | None
 
 
 class _Undone(msgspec.Struct, frozen=True):
@@ -172,7 +177,8 @@ async def version_answers(conn: Connection, scope: Scope, submission_id: int) ->
 
 
 # The queue's filter: $1 scope, $2 form, $3 states ("received" = none yet), $4 an area code, $5 submitter,
-# $6/$7 received between, $8 answers the current version must contain (jsonb).
+# $6/$7 received between, $8 answers the current version must contain (jsonb), $9 the server's classification,
+# $10 whether the phone's provisional classification disagrees with it.
 _QUEUE_WHERE = f"""s.form_id = $2 and s.deleted_at is null and {IN_SCOPE}
     and ($3::text[] is null or s.review_state = any($3::text[])
          or (s.review_state is null and 'received' = any($3::text[])))
@@ -181,7 +187,9 @@ _QUEUE_WHERE = f"""s.form_id = $2 and s.deleted_at is null and {IN_SCOPE}
     and ($6::timestamptz is null or s.created_at >= $6::timestamptz)
     and ($7::timestamptz is null or s.created_at < $7::timestamptz)
     and ($8::jsonb is null or exists (select 1 from submission_versions cv
-                                      where cv.id = s.current_version_id and cv.answers @> $8::jsonb))"""
+                                      where cv.id = s.current_version_id and cv.answers @> $8::jsonb))
+    and ($9::text is null or s.classification = $9::text)
+    and ($10::boolean is null or s.classification_mismatch = $10::boolean)"""
 
 
 def _filter_args(scope: Scope, form_id: int, queue: QueueFilter, answers: Any) -> list[Any]:
@@ -194,6 +202,8 @@ def _filter_args(scope: Scope, form_id: int, queue: QueueFilter, answers: Any) -
         queue.since,
         queue.until,
         answers,
+        queue.classification,
+        queue.mismatch,
     ]
 
 
@@ -214,13 +224,14 @@ async def queue_page(
                coalesce(s.submitter_user_id, s.submitter_app_user_id) as submitter_id,
                coalesce(nullif(u.display_name, ''), u.email, a.display_name) as submitter_name,
                s.district_code, s.commune_code, s.village_code, s.attachments_expected, s.attachments_present,
-               s.latitude, s.longitude, s.accuracy, s.created_at, s.reviewed_at
+               s.latitude, s.longitude, s.accuracy, s.created_at, s.reviewed_at,
+               s.classification, s.provisional_classification, s.classification_mismatch, s.classification_detail
         from submissions s
         left join users u on u.id = s.submitter_user_id
         left join app_users a on a.id = s.submitter_app_user_id
         where {_QUEUE_WHERE}
-          and ($9::timestamptz is null or (s.created_at, s.id) > ($9::timestamptz, $10::bigint))
-        order by s.created_at, s.id limit $11""",
+          and ($11::timestamptz is null or (s.created_at, s.id) > ($11::timestamptz, $12::bigint))
+        order by s.created_at, s.id limit $13""",
         *_filter_args(scope, form_id, queue, answers),
         created_at,
         last_id,
@@ -261,22 +272,22 @@ async def bulk_decide(
     changed: int = await conn.fetchval(
         f"""with target as (
             select s.id, s.form_id, s.current_version_id, s.review_state from submissions s
-            where {_QUEUE_WHERE} and ($9::text[] is null or s.instance_id = any($9::text[]))
-              and s.review_state is distinct from $12::text
-            order by s.created_at, s.id limit $10
+            where {_QUEUE_WHERE} and ($11::text[] is null or s.instance_id = any($11::text[]))
+              and s.review_state is distinct from $14::text
+            order by s.created_at, s.id limit $12
             for update of s
         ), decided as (
             insert into submission_reviews
                 (submission_id, version_id, actor_user_id, from_state, to_state, reason_code, note, batch_id)
-            select id, current_version_id, $11, review_state, $12, $13, $14, $15 from target
+            select id, current_version_id, $13, review_state, $14, $15, $16, $17 from target
         ), updated as (
-            update submissions s set review_state = $12, reviewed_at = now(), updated_at = now()
+            update submissions s set review_state = $14, reviewed_at = now(), updated_at = now()
             from target t where s.id = t.id
             returning s.id, s.form_id, s.current_version_id
         ), recorded as (
             insert into submission_changes (form_id, submission_id, kind, version_id, actor_user_id, details)
-            select form_id, id, 'review', current_version_id, $11,
-                   jsonb_build_object('reviewState', $12::text, 'batchId', $15::text)
+            select form_id, id, 'review', current_version_id, $13,
+                   jsonb_build_object('reviewState', $14::text, 'batchId', $17::text)
             from updated
             returning 1
         )

@@ -77,6 +77,8 @@ Submitter = Annotated[int | None, QueryParameter(name="submitter", required=Fals
 Since = Annotated[datetime | None, QueryParameter(name="since", required=False)]
 Until = Annotated[datetime | None, QueryParameter(name="until", required=False)]
 Answers = Annotated[list[str] | None, QueryParameter(name="answer", required=False)]
+ClassificationQuery = Annotated[str | None, QueryParameter(name="classification", required=False, max_length=40)]
+Mismatch = Annotated[bool | None, QueryParameter(name="mismatch", required=False)]
 Cursor = Annotated[str | None, QueryParameter(name="cursor", required=False, max_length=200)]
 Limit = Annotated[int, QueryParameter(name="limit", ge=1, le=service.MAX_QUEUE_PAGE)]
 
@@ -102,10 +104,14 @@ async def queue(
     since: Since = None,
     until: Until = None,
     answer: Answers = None,
+    classification: ClassificationQuery = None,
+    mismatch: Mismatch = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> QueueOut:
-    """Households to review, oldest first, with counts per state; the filters combine (AND)."""
+    """Households to review, oldest first, with counts per state; the filters combine (AND).
+    `classification=poor` is the server's classification; `mismatch=true` the households whose phone computed
+    another one."""
     filters = QueueFilter(
         xml_form_id=xml_form_id,
         states=states,
@@ -114,6 +120,8 @@ async def queue(
         since=since,
         until=until,
         answers=_answers(answer),
+        classification=classification,
+        mismatch=mismatch,
     )
     return await service.queue(resources, access, filters, cursor=cursor, limit=limit)
 
@@ -130,6 +138,8 @@ async def bulk(
         submitter_id=data.submitter_id,
         since=data.since,
         until=data.until,
+        classification=data.classification,
+        mismatch=data.mismatch,
     )
     batch, changed = await service.bulk_decide(
         resources,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from service.audits import record_audit
+from service.classification import CLASSES
 from service.errors import Problem
 from service.forms.access import authorized_form
 from service.submissions import queries as submission_queries
@@ -234,6 +235,8 @@ def _check_queue(queue: QueueFilter) -> None:
     allowed = {"received", "hasIssues", "edited", "approved", "rejected"}
     if queue.states is not None and not set(queue.states) <= allowed:
         raise Problem.unexpected_value("state", f"states are {', '.join(sorted(allowed))}")
+    if queue.classification is not None and queue.classification not in CLASSES:
+        raise Problem.unexpected_value("classification", f"classifications are {', '.join(CLASSES)}")
 
 
 async def queue(res: Resources, access: Access, filters: QueueFilter, *, cursor: str | None, limit: int) -> QueueOut:

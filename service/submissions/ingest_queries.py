@@ -13,8 +13,11 @@ import msgspec
 from service.areas.fields import DeclaredAreas
 from service.db.rows import many, one, optional
 
+from .classified import Classified
+
 if TYPE_CHECKING:
     from service.db.pool import Connection
+
 
 __all__ = [
     "ExistingVersion",
@@ -64,6 +67,7 @@ class NewSubmission(msgspec.Struct, frozen=True):
     user_agent: str | None
     geopoint: Geopoint | None
     areas: DeclaredAreas
+    classified: Classified | None
 
 
 class ExistingVersion(msgspec.Struct, frozen=True):
@@ -129,10 +133,10 @@ async def insert_submission(conn: Connection, submission: NewSubmission, *, expe
             (id, form_id, instance_id, current_version_id, form_version_id, encrypted, instance_name,
              submitter_user_id, submitter_app_user_id, device_id, latitude, longitude, altitude, accuracy,
              attachments_expected, attachments_present, district_code, commune_code, village_code, area_codes,
-             user_agent)
+             user_agent, classification, classification_detail, provisional_classification, classification_mismatch)
         overriding system value
         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-                household_area_codes($17, $18, $19), $20)""",
+                household_area_codes($17, $18, $19), $20, $21, $22, $23, $24)""",
         submission.id,
         submission.form_id,
         submission.instance_id,
@@ -153,7 +157,15 @@ async def insert_submission(conn: Connection, submission: NewSubmission, *, expe
         submission.areas.commune,
         submission.areas.village,
         submission.user_agent,
+        *_classification_columns(submission.classified),
     )
+
+
+def _classification_columns(classified: Classified | None) -> tuple[Any, ...]:
+    """classification, classification_detail, provisional_classification, classification_mismatch."""
+    if classified is None:
+        return None, None, None, None
+    return classified.classification, classified.detail, classified.provisional, classified.mismatch
 
 
 async def find_version(conn: Connection, form_id: int, instance_id: str) -> ExistingVersion | None:
@@ -184,9 +196,11 @@ async def make_current(
     new_version_id: int,
     geopoint: Geopoint | None,
     areas: DeclaredAreas,
+    classified: Classified | None,
 ) -> None:
-    """Switch the submission to an edited version (Central marks it `edited`). A household the village meeting sent
-    back for re-review is surveyed again once its edit arrives (service/stages/), recorded as a step by the sender."""
+    """Switch the submission to an edited version (Central marks it `edited`); its classification is the new
+    version's. A household the village meeting sent back for re-review is surveyed again once its edit arrives
+    (service/stages/), recorded as a step by the sender."""
     await conn.execute("update submission_versions set is_current = false where id = $1", old_version_id)
     await conn.execute("update submission_versions set is_current = true where id = $1", new_version_id)
     lat, lon, alt, acc = geopoint or (None, None, None, None)
@@ -201,7 +215,9 @@ async def make_current(
                latitude = $5, longitude = $6, altitude = $7, accuracy = $8, district_code = $9, commune_code = $10,
                village_code = $11, area_codes = household_area_codes($9, $10, $11), review_state = 'edited',
                stage = case when stage = 're_review' then 'surveyed' else stage end,
-               stage_changed_at = case when stage = 're_review' then now() else stage_changed_at end
+               stage_changed_at = case when stage = 're_review' then now() else stage_changed_at end,
+               classification = $14, classification_detail = $15, provisional_classification = $16,
+               classification_mismatch = $17
         where id = $1""",
         submission_id,
         new_version_id,
@@ -216,6 +232,7 @@ async def make_current(
         areas.village,
         new_version.submitter_user_id,
         new_version.submitter_app_user_id,
+        *_classification_columns(classified),
     )
 
 

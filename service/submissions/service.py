@@ -7,8 +7,9 @@
 
 Write order (crash safety): what can be refused is refused before a byte is stored (a known instanceID with other
 XML, a stale or unknown deprecatedID, a deleted household, a file that is not the image it claims to be); then files
-go to the media store; then one transaction writes blob rows, the version, the submission and its attachment rows,
-and records the change (changes.py); only after commit does the caller answer 201. If the transaction still refuses
+go to the media store; then one transaction writes blob rows, the version, the submission and its attachment rows
+with the server's classification of that version's answers (classified.py, computed before the transaction), and
+records the change (changes.py); only after commit does the caller answer 201. If the transaction still refuses
 (another request won a race), the files this request added are removed again unless someone else now uses them
 (media/blobs.py). A crash before the commit leaves at most unreferenced files for the housekeeping sweep; a crash
 after it is repaired by Collect's retry (identical XML).
@@ -33,6 +34,7 @@ from service.media.sniff import IMAGE_TYPES, check_image, sniff_content_type
 
 from . import ingest_queries as queries
 from .changes import record_change
+from .classified import classification_rules
 from .xml import SubmissionXmlError, extract_answers, parse_submission, valid_file_name
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from service.openrosa.multipart import ReceivedFile, ReceivedSubmission
     from service.resources import Resources
 
+    from .classified import Classified
     from .xml import SubmissionFacts
 
 __all__ = ["IngestResult", "ingest_submission"]
@@ -92,9 +95,11 @@ async def ingest_submission(
         async with res.pool.acquire() as conn:
             target = await submission_target(conn, access, facts.form_id, facts.version)
             await _refuse_early(conn, target.form_id, facts)
+            rules = await classification_rules(conn, target)
         answers = None
         geopoint = None
         areas = DeclaredAreas()
+        classified = None
         if target.encrypted or facts.encrypted:
             if not facts.encrypted:
                 raise Problem.unexpected_value(
@@ -105,6 +110,7 @@ async def ingest_submission(
             extracted = extract_answers(facts.root, target.fields)
             answers, geopoint = extracted.data, extracted.geopoint
             areas = declared_areas(target.area_fields, answers)
+            classified = rules.classify(answers) if rules is not None else None
             expected = _expected_files(extracted.files, target)
         stored = await _store_files(res, received, expected)
     finally:
@@ -129,7 +135,7 @@ async def ingest_submission(
         blobs = [NewBlob(s.sha256, s.size, s.content_type, s.key) for s in stored.values()]
         blob_ids = await upsert_blobs(conn, blobs)
         files = {name: blob_ids[s.sha256] for name, s in stored.items()}
-        result = await _record(conn, version, target, expected, files, _Place(geopoint, areas))
+        result = await _record(conn, version, target, expected, files, _Place(geopoint, areas), classified)
         fault_point("submission.before_commit")
     return result
 
@@ -229,6 +235,7 @@ async def _record(
     expected: _Expected,
     files: dict[str, int],
     place: _Place,
+    classified: Classified | None,
 ) -> IngestResult:
     edit_of = None
     if version.deprecated_id is not None and version.deprecated_id != version.instance_id:
@@ -260,6 +267,7 @@ async def _record(
                 user_agent=version.user_agent,
                 geopoint=place.geopoint,
                 areas=place.areas,
+                classified=classified,
             ),
             expected=len(expected.names),
             present=present,
@@ -268,7 +276,7 @@ async def _record(
             conn, form_id=version.form_id, submission_id=submission_id, kind="created", version_id=version_id
         )
         return IngestResult("created", submission_id, version.instance_id, len(expected.names), present)
-    return await _edit(conn, version, version_id, submission_id, edit_of, expected, files, place)
+    return await _edit(conn, version, version_id, submission_id, edit_of, expected, files, place, classified)
 
 
 async def _edit(
@@ -280,6 +288,7 @@ async def _edit(
     expected: _Expected,
     files: dict[str, int],
     place: _Place,
+    classified: Classified | None,
 ) -> IngestResult:
     current = await queries.lock_submission(conn, submission_id)
     if current != edit_of.id:
@@ -296,6 +305,7 @@ async def _edit(
         new_version_id=version_id,
         geopoint=place.geopoint,
         areas=place.areas,
+        classified=classified,
     )
     expected_count, present, _ = await queries.refresh_counts(conn, submission_id)
     await record_change(

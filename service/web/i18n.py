@@ -167,6 +167,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "class.near_poor": ("Hộ cận nghèo", "Near-poor"),
     "class.average": ("Hộ có mức sống trung bình", "Average living standard"),
     "class.other": ("Không thuộc diện", "Not in scope"),
+    "class.unclassified": ("Chưa phân loại được (thiếu thông tin)", "Cannot classify yet (information missing)"),
+    "class.screened_out": ("Loại qua nhận dạng nhanh (Phiếu A)", "Screened out by the quick screen (Form A)"),
     # Summary
     "summary.title": ("Tổng hợp theo địa bàn", "Area summary"),
     "summary.intro": (

@@ -52,7 +52,7 @@ async def test_converts_and_passes_odk_validate() -> None:
     converted = await converter.convert(WORKBOOK.read_bytes(), ".xlsx")
     assert converted.warnings == []
     schema = parse_xform(converted.xml.encode("utf-8"))
-    assert (schema.xml_form_id, schema.version) == ("household_poverty_review_2023", "2023090101")
+    assert (schema.xml_form_id, schema.version) == ("household_poverty_review_2023", "2026112501")
     photos = {f.name: f.max_pixels for f in schema.fields if f.binary}
     assert photos == {"photo_front": 1600, "photo_roof": 1600, "photo_interior": 1280, "photo_extra": 1280}
     assert [m.name for m in schema.media] == ["villages.csv"]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
+from forms.build_xlsx import FORMS_DIR, read_sheets
 from tests.support.submission import new_instance_id
 
 __all__ = ["DASH", "EXAMPLE_FORM", "EXAMPLE_VERSION", "PHOTO_FIELDS", "example_household"]
 
 EXAMPLE_FORM = "household_poverty_review_2023"
-EXAMPLE_VERSION = "2023090101"
+# The published version (the form's settings sheet), so a version bump of the form does not orphan these households.
+EXAMPLE_VERSION = dict(zip(*read_sheets(FORMS_DIR / EXAMPLE_FORM)["settings"], strict=True))["version"]
 PHOTO_FIELDS = ("photo_front", "photo_roof", "photo_interior")
 # The form's instanceName joins the household's id and its head's name with an en dash.
 DASH = " \u2013 "
