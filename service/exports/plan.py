@@ -4,7 +4,8 @@
                             a geopoint as four columns -Latitude -Longitude -Altitude -Accuracy), KEY, SubmitterID,
                             SubmitterName, AttachmentsPresent, AttachmentsExpected, Status, ReviewState, DeviceID,
                             Edits, FormVersion; then ours: DistrictCode, CommuneCode, VillageCode, ReviewedAt, Stage,
-                            FinalClassification (service/stages/)
+                            FinalClassification (service/stages/), RiskScore (service/evidence/),
+                            Classification, ClassificationMismatch (service/classification/)
     <form>-<repeat>.csv     the repeat's answers, then PARENT_KEY and KEY (uuid:…/members[1])
 
 Ours beside Central's: after each photo (or other file) column, its -SHA256 and -URL; with splitSelectMultiples,

@@ -122,7 +122,8 @@ _ROOT_SYSTEM = """s.instance_id as "KEY",
     fv.version as "FormVersion",
     s.district_code as "DistrictCode", s.commune_code as "CommuneCode", s.village_code as "VillageCode",
     to_char(s.reviewed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "ReviewedAt",
-    s.stage as "Stage", s.final_classification as "FinalClassification", s.risk_score as "RiskScore\""""
+    s.stage as "Stage", s.final_classification as "FinalClassification", s.risk_score as "RiskScore",
+    s.classification as "Classification", s.classification_mismatch::text as "ClassificationMismatch\""""
 
 
 def _source(table: Table) -> tuple[list[str], str, str, str, list[str]]:
@@ -241,6 +242,8 @@ _ROOT_SYSTEM_CELLS = [
     ("s.stage", False),
     ("s.final_classification", False),
     ("s.risk_score::text", True),
+    ("s.classification", False),
+    ("s.classification_mismatch::text", False),
 ]
 ROOT_SYSTEM_HEADERS = [
     "KEY",
@@ -260,6 +263,8 @@ ROOT_SYSTEM_HEADERS = [
     "Stage",
     "FinalClassification",
     "RiskScore",
+    "Classification",
+    "ClassificationMismatch",
 ]
 
 
@@ -296,7 +301,9 @@ async def geojson_features(
                 coalesce(s.submitter_user_id, s.submitter_app_user_id), 'createdAt', s.created_at,
                 'districtCode', s.district_code, 'communeCode', s.commune_code, 'villageCode', s.village_code,
                 'areaCodes', s.area_codes, 'formVersion', fv.version, 'stage', s.stage,
-                'finalClassification', s.final_classification, 'riskScore', s.risk_score,
+                'finalClassification', s.final_classification, 'classification', s.classification,
+                'tempHouse2023', s.classification_detail #> '{{tempHouse2023,eligible}}',
+                'riskScore', s.risk_score,
                 'checks', json_build_object('info', s.evidence_info, 'warn', s.evidence_warn,
                                             'risk', s.evidence_risk)))::text as feature
         from submissions s join form_versions fv on fv.id = s.form_version_id

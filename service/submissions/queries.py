@@ -208,6 +208,11 @@ class ExportRow(msgspec.Struct, frozen=True):
     evidence_info: int
     evidence_warn: int
     evidence_risk: int
+    # The server's classification (service/classification/), the phone's, and the whole result.
+    classification: str | None
+    provisional_classification: str | None
+    classification_mismatch: bool | None
+    classification_detail: dict[str, Any] | None
 
 
 _EXPORT = """select s.id, s.instance_id, v.instance_id as current_instance_id, s.instance_name,
@@ -218,7 +223,8 @@ _EXPORT = """select s.id, s.instance_id, v.instance_id as current_instance_id, s
     s.attachments_present, s.attachments_expected,
     (select count(*) - 1 from submission_versions e where e.submission_id = s.id)::int as edits,
     s.district_code, s.commune_code, s.village_code, s.latitude, s.longitude, s.altitude, s.accuracy, v.answers,
-    s.stage, s.final_classification, s.risk_score, s.evidence_info, s.evidence_warn, s.evidence_risk
+    s.stage, s.final_classification, s.risk_score, s.evidence_info, s.evidence_warn, s.evidence_risk,
+    s.classification, s.provisional_classification, s.classification_mismatch, s.classification_detail
     from submissions s
     join submission_versions v on v.id = s.current_version_id
     join form_versions fv on fv.id = s.form_version_id

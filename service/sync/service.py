@@ -215,6 +215,10 @@ class FormSync:
             evidence_info=row.evidence_info,
             evidence_warn=row.evidence_warn,
             evidence_risk=row.evidence_risk,
+            classification=row.classification,
+            provisional_classification=row.provisional_classification,
+            classification_mismatch=row.classification_mismatch,
+            classification_detail=row.classification_detail,
         )
 
     def _members(self, row: ExportRow) -> list[MemberCopy]:

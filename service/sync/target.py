@@ -187,6 +187,26 @@ _MIGRATIONS = [
         primary key (project_id, xml_form_id, instance_id, position)
     );
     create index evidence_flags_code_idx on {s}.evidence_flags (xml_form_id, code);""",
+    # 4: the server's classification (service/classification/): the class, the phone's, whether they disagree, the
+    # whole result; the housing view gains the 2023 and 2025 temporary-house results.
+    """alter table {s}.households add column classification text, add column provisional_classification text,
+        add column classification_mismatch boolean, add column classification_detail jsonb;
+    create index households_classification_idx on {s}.households (xml_form_id, classification);
+    create or replace view {s}.housing as
+        select project_id, xml_form_id, instance_id, district_code, commune_code, village_code, review_state,
+               answers #>> '{{g_house,house_tenure}}' as tenure,
+               answers #>> '{{g_house,house_class}}' as house_class,
+               answers #>> '{{g_house,floor_material}}' as floor_material,
+               answers #>> '{{g_house,wall_material}}' as wall_material,
+               answers #>> '{{g_house,roof_material}}' as roof_material,
+               (answers #>> '{{g_house,house_area}}')::numeric as house_area,
+               answers #>> '{{g_house,house_condition}}' as house_condition,
+               coalesce(answers #>> '{{g_house,temp_house_flag}}',
+                        answers #>> '{{temp_house_flag}}') as temp_house_flag,
+               (classification_detail #>> '{{tempHouse2023,eligible}}')::boolean as temp_house_2023,
+               (classification_detail #>> '{{tempHouse2025,eligible}}')::boolean as temp_house_2025,
+               classification, final_classification, stage
+        from {s}.households;""",
 ]
 
 
@@ -232,6 +252,10 @@ class HouseholdCopy(msgspec.Struct, frozen=True, array_like=True):
     evidence_info: int
     evidence_warn: int
     evidence_risk: int
+    classification: str | None
+    provisional_classification: str | None
+    classification_mismatch: bool | None
+    classification_detail: Any
 
 
 class MemberCopy(msgspec.Struct, frozen=True, array_like=True):

@@ -142,3 +142,44 @@ async def test_the_review_queue_filters_by_classification_and_mismatch(
     assert bulk.json()["changed"] == 1
     [decided] = await queue("state=hasIssues")
     assert decided["instanceId"] == ids["mismatch"]
+
+
+async def test_the_classification_reaches_exports_and_the_central_copy(
+    client: AsyncTestClient[Litestar], resources: Resources, admin: Access, project: int, pg_server_url: str
+) -> None:
+    import csv
+    import io
+
+    import asyncpg
+
+    from service.auth.service import create_user, login
+    from service.sync.service import sync
+    from tests.support.db import create_database, drop_database, with_database
+
+    instance = new_instance_id()
+    await ingest(resources, admin, submission_xml(household(provisional="poor"), instance_id=instance))
+    await create_user(resources, SYSTEM, email="boss@example.org", password="a long password 3", is_admin=True)
+    token = (await login(resources, email="boss@example.org", password="a long password 3")).token
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"/v1/projects/{project}/forms/{FORM_ID}/submissions"
+    [row] = list(csv.DictReader(io.StringIO((await client.get(f"{url}.csv", headers=headers)).text)))
+    assert (row["Classification"], row["ClassificationMismatch"]) == ("near_poor", "true")
+    [feature] = (await client.get(f"{url}.geojson", headers=headers)).json()["features"]
+    assert (feature["properties"]["classification"], feature["properties"]["tempHouse2023"]) == ("near_poor", True)
+
+    name = await create_database(pg_server_url, "template0")
+    target = with_database(pg_server_url, name)
+    try:
+        await sync(resources, target, project_id=project, xml_form_ids=[FORM_ID])
+        conn = await asyncpg.connect(target)
+        try:
+            copied = await conn.fetchrow(
+                "select h.classification, h.provisional_classification, h.classification_mismatch, v.temp_house_2023 "
+                "from survey_sync.households h join survey_sync.housing v using (project_id, xml_form_id, instance_id)"
+            )
+        finally:
+            await conn.close()
+        assert copied is not None
+        assert tuple(copied) == ("near_poor", "poor", True, True)
+    finally:
+        await drop_database(pg_server_url, name)

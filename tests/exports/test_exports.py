@@ -67,6 +67,8 @@ async def test_the_csv_is_laid_out_as_centrals(client: AsyncTestClient[Litestar]
         "Stage",
         "FinalClassification",
         "RiskScore",
+        "Classification",
+        "ClassificationMismatch",
     ]
     first, second = rows(response.content)
     assert second["hh_name"] == "Nguyễn Văn A"  # newest first
