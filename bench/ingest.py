@@ -171,7 +171,10 @@ class Server:
         self.directory = Path(tempfile.mkdtemp(prefix="survey-bench-"))
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # `make run`'s settings unless the caller's environment says otherwise (LOG_LEVEL, SERVE_WORKERS, …): the
+        # figures are meant for the server as people run it.
         env = {
+            "LOG_LEVEL": "INFO",
             **os.environ,
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
@@ -179,7 +182,6 @@ class Server:
             "DATA_DIR": str(self.directory / "data"),
             "MEDIA_ROOT": str(self.directory / "media"),
             "LOAD_EXAMPLE_FORM": "false",
-            "LOG_LEVEL": "WARNING",
             "ADMIN_EMAIL": ADMIN["email"],
             "ADMIN_PASSWORD": ADMIN["password"],
         }
