@@ -1,9 +1,8 @@
 """The real pyODK (ODK Central's official Python client) against a real server process, call by call.
 
-Each test is one thing a pyODK user does. What the server cannot do yet is marked xfail(strict=True) with the
-exact error pyODK raises today, so the suite stays green and each mark turns into a failure (XPASS) the moment
-the missing piece lands — then remove the mark. Expected values are what ODK Central answers (see the
-central-backend sources named in each reason), not what this server happens to answer.
+Each test is one thing a pyODK user does; every one passes (a call the server could not serve would be marked
+xfail(strict=True) with the exact error pyODK raises, so that the mark fails the moment the piece lands). Expected
+values are what ODK Central answers (central-backend's sources), not what this server happens to answer.
 
 pyODK is configured as a user would: a TOML config file (`[central] base_url, username, password,
 default_project_id`) and a token cache file, both named by path (or by PYODK_CONFIG_FILE / PYODK_CACHE_FILE).
@@ -85,28 +84,6 @@ SUBMISSION_KEYS = {
     "currentVersion",
 }
 VERSION_KEYS = {"instanceId", "instanceName", "submitterId", "deviceId", "userAgent", "createdAt", "current"}
-
-# Today's failures, each with where Central defines the behaviour that is missing here.
-SUBMITTER_NULL = (
-    "Submission.submitterId is null for app-user (Collect) submissions; pyODK's Submission model "
-    "(pyodk/_endpoints/submissions.py:21-31) requires an int: pydantic ValidationError 'submitterId Input "
-    "should be a valid integer'. Central gives the submitting actor's id (lib/model/query/submissions.js:34)."
-)
-NO_REST_CREATE = (
-    "POST …/forms/{id}/submissions (XML body) is not routed: 405.1 (Central: lib/resources/submissions.js:205)"
-)
-NO_REST_EDIT = (
-    "PUT …/submissions/{instanceId} (XML body) is not routed: 405.1 (Central: lib/resources/submissions.js:222)"
-)
-NO_REVIEW = (
-    "PATCH …/submissions/{instanceId} {reviewState} is not routed: 405.1 (Central: lib/resources/submissions.js:311)"
-)
-NO_SUCCESS = (
-    "POST …/forms/{id}/draft and …/draft/publish answer the Form here; pyODK reads data['success'] "
-    "(pyodk/_endpoints/form_drafts.py:183, :218): KeyError 'success'. Central answers {\"success\": true} "
-    "(lib/resources/forms.js:139-182)"
-)
-NO_COMMENTS = "…/submissions/{instanceId}/comments is not routed: 404.1 (Central: lib/resources/comments.js)"
 
 
 def members_xml(instance_id: str, *, head: str = "Lê Thị C", photo: str = "1732460000009.jpg") -> bytes:
