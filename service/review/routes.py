@@ -72,6 +72,8 @@ async def diffs(
 on_submission = [review_submission, list_comments, add_comment, diffs]
 
 States = Annotated[list[str] | None, QueryParameter(name="state", required=False)]
+Stages = Annotated[list[str] | None, QueryParameter(name="stage", required=False)]
+Sort = Annotated[str, QueryParameter(name="sort", max_length=20)]
 Area = Annotated[str | None, QueryParameter(name="area", required=False, max_length=40)]
 Submitter = Annotated[int | None, QueryParameter(name="submitter", required=False, ge=1, le=2**63 - 1)]
 Since = Annotated[datetime | None, QueryParameter(name="since", required=False)]
@@ -97,6 +99,7 @@ async def queue(
     access: AccessDep,
     xml_form_id: FromPath[str],
     states: States = None,
+    stages: Stages = None,
     area: Area = None,
     submitter: Submitter = None,
     since: Since = None,
@@ -104,11 +107,15 @@ async def queue(
     answer: Answers = None,
     cursor: Cursor = None,
     limit: Limit = 50,
+    sort: Sort = "oldest",
 ) -> QueueOut:
-    """Households to review, oldest first, with counts per state; the filters combine (AND)."""
+    """Households to review, oldest first (`sort=risk`: riskiest first, unchecked last), with counts per state;
+    the filters combine (AND), and `state` and `stage` may repeat."""
     filters = QueueFilter(
         xml_form_id=xml_form_id,
         states=states,
+        stages=stages,
+        sort=sort,
         area=area,
         submitter_id=submitter,
         since=since,
@@ -126,6 +133,8 @@ async def bulk(
     filters = QueueFilter(
         xml_form_id=xml_form_id,
         states=data.state,
+        stages=data.stage,
+        sort=data.sort,
         area=data.area,
         submitter_id=data.submitter_id,
         since=data.since,
