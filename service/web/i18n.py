@@ -361,6 +361,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.500": ("Máy chủ gặp lỗi. Vui lòng thử lại sau.", "The server ran into an error. Please try again later."),
     "error.503": ("Máy chủ đang bận. Vui lòng thử lại sau ít phút.", "The server is busy. Try again in a few minutes."),
     "error.detail": ("Chi tiết: {message}", "Details: {message}"),
+    "error.missing_field": (
+        "Chưa điền “{field}”. Quay lại, điền rồi gửi lại.",
+        "“{field}” is missing. Go back, fill it in and send again.",
+    ),
+    "error.bad_field": (
+        "“{field}” chưa đúng. Quay lại, sửa rồi gửi lại.",
+        "“{field}” is not right. Go back, correct it and send again.",
+    ),
     "error.back": ("Về trang đầu", "Back to the start"),
     "error.back_to_page": ("Quay lại trang trước", "Back to the page"),
 }

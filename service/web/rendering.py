@@ -209,7 +209,7 @@ def web_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     known = {400, 403, 404, 409, 413, 429, 500, 503}
     key = problem.status if problem.status in known else (400 if problem.status < 500 else 500)
     detail = problem.message if 400 <= problem.status < 500 and problem.status not in {403, 404} else None
-    message = t(f"error.{key}")
+    message = _field_problem(problem, t) or t(f"error.{key}")
     refused = _stage_refusal(problem, t)
     if refused is not None:
         message, detail = refused, None
@@ -225,6 +225,31 @@ def web_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         status=problem.status,
         back_url=_back_from(request),
     )
+
+
+# The form fields a service may name in a 400 (details.field), by the label the page shows them under.
+_FIELD_LABELS = {
+    "reason": "household.reason",
+    "note": "stage.note",
+    "meetingDate": "stage.meeting_date",
+    "agreementPercent": "stage.agreement",
+    "attendees": "stage.attendees_label",
+    "postedFrom": "stage.posted_from",
+    "postedUntil": "stage.posted_until",
+    "complaints": "stage.complaints_label",
+    "decisionNumber": "stage.decision_number",
+    "decisionDate": "stage.decision_date",
+    "finalClassification": "stage.final_classification",
+}
+
+
+def _field_problem(problem: Problem, t: Translator) -> str | None:
+    """A missing or wrong field of a form, named as the form labels it (the service's own words stay as the
+    detail); None when the problem names no field the pages know."""
+    label = _FIELD_LABELS.get(str((problem.details or {}).get("field")))
+    if label is None or problem.code not in {400.2, 400.8}:
+        return None
+    return t("error.missing_field" if problem.code == 400.2 else "error.bad_field", field=t(label))
 
 
 # Why the stages service refused a step (409.52, details.households[].reason), said to the reader.

@@ -151,6 +151,14 @@ async def test_recording_the_stages_through_the_page(
     meeting_day = (TODAY - timedelta(days=6)).strftime("%d/%m/%Y")
     assert f"Ngày bắt đầu niêm yết phải từ ngày họp thôn ({meeting_day}) trở đi." in refused.text
     assert f'href="{url}"' in refused.text
+    # Complaints need a note: the page names the field as the form labels it.
+    no_note = await client.post(
+        f"{url}/stages", data={**early, "posted_from": str(TODAY - timedelta(days=5)), "complaints": "2"}
+    )
+    assert no_note.status_code == 400
+    assert "Chưa điền “Ghi chú”." in no_note.text
+    future = await client.post(f"{url}/stages", data={**meeting, "meeting_date": str(TODAY + timedelta(days=2))})
+    assert "“Ngày họp” chưa đúng." in _text(future.text)
     posted = await client.post(
         f"{url}/stages", data={**early, "posted_from": str(TODAY - timedelta(days=5))}, follow_redirects=False
     )
