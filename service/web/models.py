@@ -223,9 +223,11 @@ class QueueView(msgspec.Struct, frozen=True, kw_only=True):
     max_bulk: int
     batch: BatchView | None = None
     notice: str | None = None
-    # The legal stages as filter checkboxes, and the order ("oldest" or "risk").
+    # The legal stages as filter checkboxes, the order ("oldest" or "risk"), and the queue in each order.
     stages: list[ChoiceOption] = []
     sort: str = "oldest"
+    oldest_url: str = ""
+    risk_url: str = ""
     # The bulk step of the legal stages (village meeting, posting) for the households ticked, when allowed.
     stage_bulk_url: str | None = None
     today: str = ""

@@ -210,6 +210,8 @@ async def queue_page(
         notice=await _queue_notice(res, access, xml_form_id, flash, t),
         stages=[ChoiceOption(value=stage, checked=stage in query.stage) for stage in STAGE_NAMES],
         sort=query.sort or "oldest",
+        oldest_url=queue_url(project_id, xml_form_id, query, sort=None),
+        risk_url=queue_url(project_id, xml_form_id, query, sort="risk"),
         stage_bulk_url=(
             f"{form_base(project_id, xml_form_id)}/stage-bulk{query.query()}"
             if access.allows("submission.stage")

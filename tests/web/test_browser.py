@@ -435,7 +435,10 @@ async def test_photo_evidence_and_a_village_meeting_on_a_phone(
         traffic = Traffic(context, origin)
         page = context.new_page()
         _sign_in(page, origin, "ward@example.org")
-        page.goto(f"{origin}{site.page('/queue')}?sort=risk")
+        page.goto(f"{origin}{site.page('/queue')}")
+        page.get_by_role("link", name="Rủi ro cao nhất trước").click()
+        page.wait_for_url(re.compile("sort=risk"))
+        assert page.locator("details.filters").get_attribute("open") is None  # the order alone opens no filter
         badges = page.locator("ol.queue .riskbadge").all_inner_texts()
         scores = [int(b.split()[-1]) for b in badges]
         assert len(scores) == 5, badges
