@@ -9,10 +9,12 @@ It starts `survey serve` (one worker) on a fresh database (with --database-url: 
 dropped at the end unless --keep), lets it publish the example form and load its areas, creates the two supervisors
 through the API, then seeds the households directly with SQL in batches, in the shape ingest writes them
 (submission_versions with their answers JSON, submissions with their area codes, a main geopoint, app users as
-submitters, a spread of received times and review states). No HTTP for the seeding.
+submitters, a spread of received times and review states, and photo evidence's risk scores: 85 % of households
+checked, scores mostly low with a long tail). No HTTP for the seeding.
 
-Measured on loopback, one request at a time: GET …/forms/{f}/review/queue (Bearer), GET /review/…/queue and the
-area summary page (the session cookie) for each supervisor, `--requests` each per run; then POST …/review/bulk
+Measured on loopback, one request at a time: GET …/forms/{f}/review/queue (Bearer; oldest first, and riskiest first
+by the seeded risk scores, its first and 10th page), GET /review/…/queue (both orders) and the area summary page
+(the session cookie) for each supervisor, `--requests` each per run; then POST …/review/bulk
 approving 1,000 received households of the district, once per run. Printed: the median over `--runs` runs of each
 run's p50 and p95 (targets: commune < 50 ms p95, district < 100 ms p95, bulk of 1,000 < 1 s).
 """
@@ -31,7 +33,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -126,7 +128,7 @@ with communes as (
     select g, c.code as commune, c.parent_code as district, nextval('submissions_id_seq') as id,
            'uuid:' || gen_random_uuid() as instance_id,
            now() - make_interval(secs => random() * 60 * 86400) as created_at,
-           random() as r,
+           random() as r, random() as r_checked, random() as r_risk,
            16.2 + random() * 0.6 as lat, 107.2 + random() * 0.8 as lon,
            (select a.id from app_users a where a.display_name = 'Bench ' || c.code || '-' || (g % 2) limit 1)
                as app_user
@@ -136,6 +138,9 @@ with communes as (
     select h.*,
            case when r < 0.45 then null when r < 0.80 then 'approved' when r < 0.90 then 'hasIssues'
                 else 'rejected' end as review_state,
+           -- Photo evidence: 85 % checked, most scores low and a long tail of risky households.
+           case when r_checked < 0.15 then null else least(100, floor(power(r_risk, 3) * 120))::int end
+               as risk_score,
            '46-' || commune || '-other-' || g as hh_id,
            jsonb_build_object(
                'start', to_char(created_at, 'YYYY-MM-DD"T"HH24:MI:SS'), 'deviceid', 'collect:bench',
@@ -173,12 +178,14 @@ insert into submissions
     (id, form_id, instance_id, current_version_id, form_version_id, review_state, instance_name,
      submitter_app_user_id, device_id, latitude, longitude, altitude, accuracy, attachments_expected,
      attachments_present, created_at, updated_at, reviewed_at, district_code, commune_code, village_code,
-     area_codes, user_agent)
+     area_codes, user_agent, risk_score, evidence_info, evidence_warn, evidence_risk, evidence_checked_at)
 overriding system value
 select s.id, $3, s.instance_id, v.id, $4, s.review_state, s.hh_id || ' ' || chr(8211) || ' Chủ hộ ' || s.g, s.app_user,
        'collect:bench', s.lat, s.lon, 12.0, 6.5, 3, 3, s.created_at, s.created_at,
        case when s.review_state is not null then s.created_at + interval '1 day' end,
-       s.district, s.commune, null, household_area_codes(s.district, s.commune, null), 'bench'
+       s.district, s.commune, null, household_area_codes(s.district, s.commune, null), 'bench',
+       s.risk_score, case when s.risk_score is null then 0 else 2 end, coalesce(s.risk_score % 35 / 10, 0),
+       coalesce(s.risk_score / 35, 0), case when s.risk_score is not null then s.created_at + interval '5 minutes' end
 from shaped s join versions v on v.submission_id = s.id
 """
 
@@ -236,6 +243,16 @@ def _p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _tenth_page(api: httpx.Client, path: str) -> str:
+    """The address of the queue's 10th page (50 households each): the cursor must keep its speed deep in the queue."""
+    target = path
+    for _ in range(9):
+        cursor = api.get(target).raise_for_status().json()["nextCursor"]
+        assert cursor, "the queue has fewer than 10 pages"
+        target = f"{path}&{urlencode({'cursor': cursor})}"
+    return target
+
+
 def _measure(url: str, project: int, runs: int, requests: int) -> None:
     api_path = f"/v1/projects/{project}/forms/{FORM}/review/queue"
     page_path = f"/review/projects/{project}/forms/{FORM}/queue"
@@ -247,13 +264,18 @@ def _measure(url: str, project: int, runs: int, requests: int) -> None:
         login = api.post("/v1/sessions", json={"email": f"{name}@bench.example", "password": PASSWORD})
         api.headers["Authorization"] = f"Bearer {login.raise_for_status().json()['token']}"
         sessions[name] = (api, _sign_in_page(url, f"{name}@bench.example"))
+    deep = {name: _tenth_page(api, f"{api_path}?sort=risk") for name, (api, _) in sessions.items()}
     for _ in range(runs):
         for name, (api, page) in sessions.items():
             for label, client, path in (
                 ("queue API", api, api_path),
                 ("queue API, not reviewed", api, f"{api_path}?state=received"),
+                ("queue API, riskiest first", api, f"{api_path}?sort=risk"),
+                ("queue API, riskiest first, 10th page", api, deep[name]),
+                ("queue API, riskiest, not reviewed", api, f"{api_path}?sort=risk&state=received"),
                 ("queue page", page, page_path),
                 ("queue page, not reviewed", page, f"{page_path}?state=received"),
+                ("queue page, riskiest first", page, f"{page_path}?sort=risk"),
                 ("area summary page", page, summary_path),
             ):
                 times = _timed(client, path, requests)
@@ -262,7 +284,7 @@ def _measure(url: str, project: int, runs: int, requests: int) -> None:
     for key, per_run in results.items():
         p50 = statistics.median(r[0] for r in per_run)
         p95 = statistics.median(r[1] for r in per_run)
-        print(f"  {key:40} p50 {p50:6.1f}   p95 {p95:6.1f}")
+        print(f"  {key:50} p50 {p50:6.1f}   p95 {p95:6.1f}")
     api = sessions["district"][0]
     bulk_times = []
     for _ in range(runs):

@@ -8,7 +8,9 @@ from typing import Any, Literal
 import msgspec
 
 from service.classification import Classification
+from service.stages.models import Stage
 from service.structs import Input, Output
+from service.submissions.models import CheckCountsOut
 
 __all__ = [
     "DECIDABLE",
@@ -23,9 +25,11 @@ __all__ = [
     "QueueFilter",
     "QueueItemOut",
     "QueueOut",
+    "QueueSort",
     "ReasonOut",
     "ReasonRow",
     "ReviewIn",
+    "QUEUE_SORTS",
     "ReviewState",
     "UndoOut",
 ]
@@ -35,6 +39,10 @@ REVIEW_STATES: tuple[ReviewState, ...] = ("hasIssues", "edited", "approved", "re
 # What a reviewer may set; `edited` is the server's (a new version arrived), as in Central.
 Decision = Literal["hasIssues", "approved", "rejected"]
 DECIDABLE: frozenset[str] = frozenset({"hasIssues", "approved", "rejected"})
+# The queue's orders: the longest-waiting household first (the default), or the riskiest first by its photo
+# evidence (households not checked yet come last).
+QueueSort = Literal["oldest", "risk"]
+QUEUE_SORTS: tuple[QueueSort, ...] = ("oldest", "risk")
 
 
 class ReviewIn(Input, kw_only=True):
@@ -88,10 +96,14 @@ class DiffOut(Output, kw_only=True):
 
 
 class QueueFilter(msgspec.Struct, frozen=True, kw_only=True):
-    """Which households a queue page or a bulk action covers (always within the caller's scope)."""
+    """Which households a queue page or a bulk action covers (always within the caller's scope), and in which order:
+    a bulk action limited to N households takes the first N the queue shows."""
 
     xml_form_id: str
     states: list[str] | None = None  # "received" stands for no decision yet
+    # The legal stages (service/stages): surveyed, meeting, re_review, posted, recognised.
+    stages: list[str] | None = None
+    sort: str = "oldest"
     area: str | None = None
     submitter_id: int | None = None
     since: datetime | None = None
@@ -107,6 +119,7 @@ class QueueItemOut(Output, kw_only=True):
     instance_id: str
     instance_name: str | None
     review_state: ReviewState | None
+    stage: Stage
     submitter_id: int | None
     submitter_name: str | None
     district_code: str | None
@@ -124,6 +137,9 @@ class QueueItemOut(Output, kw_only=True):
     provisional_classification: str | None = None
     classification_mismatch: bool | None = None
     classification_detail: Classification | None = None
+    # Photo evidence: 0-100, null until the household was first checked; its checks counted by severity.
+    risk_score: int | None
+    checks: CheckCountsOut
 
 
 class QueueOut(Output, kw_only=True):
@@ -140,12 +156,15 @@ class BulkIn(Input, kw_only=True):
     # The households: listed by instanceID, or everything the filter selects (up to `limit`).
     instance_ids: list[str] | None = None
     state: list[str] | None = None
+    stage: list[str] | None = None
     area: str | None = None
     submitter_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
     classification: str | None = None
     mismatch: bool | None = None
+    # With a filter and a limit: the first households in this order (as the queue shows them).
+    sort: str = "oldest"
     limit: int = 1000
 
 

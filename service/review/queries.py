@@ -33,6 +33,7 @@ __all__ = [
     "lock_household",
     "queue_counts",
     "queue_page",
+    "queue_page_by_risk",
     "record_decision",
     "undo_batch",
     "version_answers",
@@ -68,6 +69,11 @@ class QueueRow(msgspec.Struct, frozen=True):
     accuracy: float | None
     created_at: datetime
     reviewed_at: datetime | None
+    stage: str
+    risk_score: int | None
+    evidence_info: int
+    evidence_warn: int
+    evidence_risk: int
     classification: str | None
     provisional_classification: str | None
     classification_mismatch: bool | None
@@ -177,8 +183,8 @@ async def version_answers(conn: Connection, scope: Scope, submission_id: int) ->
 
 
 # The queue's filter: $1 scope, $2 form, $3 states ("received" = none yet), $4 an area code, $5 submitter,
-# $6/$7 received between, $8 answers the current version must contain (jsonb), $9 the server's classification,
-# $10 whether the phone's provisional classification disagrees with it.
+# $6/$7 received between, $8 answers the current version must contain (jsonb), $9 legal stages, $10 the server's
+# classification, $11 whether the phone's provisional classification disagrees with it.
 _QUEUE_WHERE = f"""s.form_id = $2 and s.deleted_at is null and {IN_SCOPE}
     and ($3::text[] is null or s.review_state = any($3::text[])
          or (s.review_state is null and 'received' = any($3::text[])))
@@ -188,8 +194,24 @@ _QUEUE_WHERE = f"""s.form_id = $2 and s.deleted_at is null and {IN_SCOPE}
     and ($7::timestamptz is null or s.created_at < $7::timestamptz)
     and ($8::jsonb is null or exists (select 1 from submission_versions cv
                                       where cv.id = s.current_version_id and cv.answers @> $8::jsonb))
-    and ($9::text is null or s.classification = $9::text)
-    and ($10::boolean is null or s.classification_mismatch = $10::boolean)"""
+    and ($9::text[] is null or s.stage = any($9::text[]))
+    and ($10::text is null or s.classification = $10::text)
+    and ($11::boolean is null or s.classification_mismatch = $11::boolean)"""
+
+# The queue's orders, each matching an index: (form_id, created_at, id), and migration 0011's
+# submissions_form_risk_idx (form_id, risk_score desc nulls last, id desc), whose null order must be spelt out for
+# the index to provide it.
+_OLDEST_FIRST = "s.created_at, s.id"
+_RISKIEST_FIRST = "s.risk_score desc nulls last, s.id desc"
+_ORDER_BY = {"oldest": _OLDEST_FIRST, "risk": _RISKIEST_FIRST}
+
+_QUEUE_COLUMNS = """s.id, s.instance_id, s.instance_name, s.review_state,
+    coalesce(s.submitter_user_id, s.submitter_app_user_id) as submitter_id,
+    coalesce(nullif(u.display_name, ''), u.email, a.display_name) as submitter_name,
+    s.district_code, s.commune_code, s.village_code, s.attachments_expected, s.attachments_present,
+    s.latitude, s.longitude, s.accuracy, s.created_at, s.reviewed_at,
+    s.stage, s.risk_score, s.evidence_info, s.evidence_warn, s.evidence_risk,
+    s.classification, s.provisional_classification, s.classification_mismatch, s.classification_detail"""
 
 
 def _filter_args(scope: Scope, form_id: int, queue: QueueFilter, answers: Any) -> list[Any]:
@@ -202,6 +224,7 @@ def _filter_args(scope: Scope, form_id: int, queue: QueueFilter, answers: Any) -
         queue.since,
         queue.until,
         answers,
+        queue.stages,
         queue.classification,
         queue.mismatch,
     ]
@@ -220,21 +243,61 @@ async def queue_page(
     """Oldest first (the longest-waiting household is decided first); `after` is the last row of the page before."""
     created_at, last_id = after if after else (None, None)
     rows = await conn.fetch(
-        f"""select s.id, s.instance_id, s.instance_name, s.review_state,
-               coalesce(s.submitter_user_id, s.submitter_app_user_id) as submitter_id,
-               coalesce(nullif(u.display_name, ''), u.email, a.display_name) as submitter_name,
-               s.district_code, s.commune_code, s.village_code, s.attachments_expected, s.attachments_present,
-               s.latitude, s.longitude, s.accuracy, s.created_at, s.reviewed_at,
-               s.classification, s.provisional_classification, s.classification_mismatch, s.classification_detail
+        f"""select {_QUEUE_COLUMNS}
         from submissions s
         left join users u on u.id = s.submitter_user_id
         left join app_users a on a.id = s.submitter_app_user_id
         where {_QUEUE_WHERE}
-          and ($11::timestamptz is null or (s.created_at, s.id) > ($11::timestamptz, $12::bigint))
-        order by s.created_at, s.id limit $13""",
+          and ($12::timestamptz is null or (s.created_at, s.id) > ($12::timestamptz, $13::bigint))
+        order by {_OLDEST_FIRST} limit $14""",
         *_filter_args(scope, form_id, queue, answers),
         created_at,
         last_id,
+        limit,
+    )
+    return many(rows, QueueRow)
+
+
+async def queue_page_by_risk(
+    conn: Connection,
+    scope: Scope,
+    form_id: int,
+    queue: QueueFilter,
+    answers: Any,
+    *,
+    after: tuple[int | None, int] | None,
+    limit: int,
+) -> list[QueueRow]:
+    """Riskiest first, households not checked yet (no score) last; ties newest first (by id). `after` is the
+    (risk_score, id) of the last row of the page before.
+
+    The scored households and the unscored ones are two ranges of the risk index read one after the other (the
+    second only when the first does not fill the page): a row comparison cannot reach past the nulls by itself,
+    and an OR of the two would not be an index condition."""
+    last_score, last_id = after if after else (None, None)
+    rows = await conn.fetch(
+        f"""with page as (
+            (select s.id from submissions s
+             where {_QUEUE_WHERE} and s.risk_score is not null
+               and ($12::bigint is null
+                    or ($13::int is not null and (s.risk_score, s.id) < ($13::int, $12::bigint)))
+             order by {_RISKIEST_FIRST} limit $14)
+            union all
+            (select s.id from submissions s
+             where {_QUEUE_WHERE} and s.risk_score is null
+               and ($12::bigint is null or $13::int is not null or s.id < $12::bigint)
+             order by s.id desc limit $14)
+            limit $14
+        )
+        select {_QUEUE_COLUMNS}
+        from page p
+        join submissions s on s.id = p.id
+        left join users u on u.id = s.submitter_user_id
+        left join app_users a on a.id = s.submitter_app_user_id
+        order by {_RISKIEST_FIRST}""",
+        *_filter_args(scope, form_id, queue, answers),
+        last_id,
+        last_score,
         limit,
     )
     return many(rows, QueueRow)
@@ -267,27 +330,28 @@ async def bulk_decide(
     note: str | None,
     batch_id: UUID,
 ) -> int:
-    """Decide on every selected household at once (oldest first, up to `limit`), one review row each, all under one
-    batch id; households already in that state are left alone. Returns how many changed."""
+    """Decide on every selected household at once (the first `limit` in the queue's order), one review row each, all
+    under one batch id; households already in that state are left alone. Returns how many changed."""
+    order_by = _ORDER_BY[queue.sort]
     changed: int = await conn.fetchval(
         f"""with target as (
             select s.id, s.form_id, s.current_version_id, s.review_state from submissions s
-            where {_QUEUE_WHERE} and ($11::text[] is null or s.instance_id = any($11::text[]))
-              and s.review_state is distinct from $14::text
-            order by s.created_at, s.id limit $12
+            where {_QUEUE_WHERE} and ($12::text[] is null or s.instance_id = any($12::text[]))
+              and s.review_state is distinct from $15::text
+            order by {order_by} limit $13
             for update of s
         ), decided as (
             insert into submission_reviews
                 (submission_id, version_id, actor_user_id, from_state, to_state, reason_code, note, batch_id)
-            select id, current_version_id, $13, review_state, $14, $15, $16, $17 from target
+            select id, current_version_id, $14, review_state, $15, $16, $17, $18 from target
         ), updated as (
-            update submissions s set review_state = $14, reviewed_at = now(), updated_at = now()
+            update submissions s set review_state = $15, reviewed_at = now(), updated_at = now()
             from target t where s.id = t.id
             returning s.id, s.form_id, s.current_version_id
         ), recorded as (
             insert into submission_changes (form_id, submission_id, kind, version_id, actor_user_id, details)
-            select form_id, id, 'review', current_version_id, $13,
-                   jsonb_build_object('reviewState', $14::text, 'batchId', $17::text)
+            select form_id, id, 'review', current_version_id, $14,
+                   jsonb_build_object('reviewState', $15::text, 'batchId', $18::text)
             from updated
             returning 1
         )

@@ -7,7 +7,8 @@ may see, one household's answers, and the next household in the queue.
     submitters       → submission.list; who sent the households the reader may see (for the queue's filter)
     household_answers→ submission.read; the current version's answers and the names of its areas (404 outside
                        the scope, as every read)
-    next_in_queue    → submission.list; the household after this one in the queue's order under the same filter
+    next_in_queue    → submission.list; the household after this one in the queue's order (oldest or riskiest
+                       first) under the same filter
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ async def household_answers(res: Resources, access: Access, xml_form_id: str, in
 
 
 async def next_in_queue(res: Resources, access: Access, filters: QueueFilter, instance_id: str) -> str | None:
-    """The instanceID of the household after `instance_id` in the queue (oldest first) under `filters`, or None at
-    the end. The household itself need not match the filter any more (it was just decided on)."""
+    """The instanceID of the household after `instance_id` in the queue (in the filter's order) under `filters`, or
+    None at the end. The household itself need not match the filter any more (it was just decided on)."""
     _check_queue(filters)
     scope = access.scope("submission.list")
     answers = _answers_filter(filters)
@@ -68,7 +69,12 @@ async def next_in_queue(res: Resources, access: Access, filters: QueueFilter, in
         here = await reading_queries.queue_position(conn, scope, form.id, instance_id)
         if here is None:
             raise Problem.not_found("submission")
-        rows = await queries.queue_page(
-            conn, scope, form.id, filters, answers, after=(here.created_at, here.id), limit=1
-        )
+        if filters.sort == "risk":
+            rows = await queries.queue_page_by_risk(
+                conn, scope, form.id, filters, answers, after=(here.risk_score, here.id), limit=1
+            )
+        else:
+            rows = await queries.queue_page(
+                conn, scope, form.id, filters, answers, after=(here.created_at, here.id), limit=1
+            )
     return rows[0].instance_id if rows else None

@@ -71,6 +71,7 @@ class HouseholdAnswersRow(msgspec.Struct, frozen=True):
 class QueuePosition(msgspec.Struct, frozen=True):
     id: int
     created_at: datetime
+    risk_score: int | None
 
 
 async def area_summary(conn: Connection, scope: Scope, form_id: int) -> list[AreaSummaryRow]:
@@ -152,9 +153,9 @@ async def household_answers(
 
 
 async def queue_position(conn: Connection, scope: Scope, form_id: int, instance_id: str) -> QueuePosition | None:
-    """Where the household stands in the queue's order (created_at, id)."""
+    """Where the household stands in each of the queue's orders: (created_at, id) and (risk_score, id)."""
     row = await conn.fetchrow(
-        f"""select s.id, s.created_at from submissions s
+        f"""select s.id, s.created_at, s.risk_score from submissions s
         where s.form_id = $2 and s.instance_id = $3 and s.deleted_at is null and {IN_SCOPE}""",
         scope.area_filter,
         form_id,

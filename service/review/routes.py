@@ -72,6 +72,8 @@ async def diffs(
 on_submission = [review_submission, list_comments, add_comment, diffs]
 
 States = Annotated[list[str] | None, QueryParameter(name="state", required=False)]
+Stages = Annotated[list[str] | None, QueryParameter(name="stage", required=False)]
+Sort = Annotated[str, QueryParameter(name="sort", max_length=20)]
 Area = Annotated[str | None, QueryParameter(name="area", required=False, max_length=40)]
 Submitter = Annotated[int | None, QueryParameter(name="submitter", required=False, ge=1, le=2**63 - 1)]
 Since = Annotated[datetime | None, QueryParameter(name="since", required=False)]
@@ -99,6 +101,7 @@ async def queue(
     access: AccessDep,
     xml_form_id: FromPath[str],
     states: States = None,
+    stages: Stages = None,
     area: Area = None,
     submitter: Submitter = None,
     since: Since = None,
@@ -108,13 +111,16 @@ async def queue(
     mismatch: Mismatch = None,
     cursor: Cursor = None,
     limit: Limit = 50,
+    sort: Sort = "oldest",
 ) -> QueueOut:
-    """Households to review, oldest first, with counts per state; the filters combine (AND).
-    `classification=poor` is the server's classification; `mismatch=true` the households whose phone computed
-    another one."""
+    """Households to review, oldest first (`sort=risk`: riskiest first, unchecked last), with counts per state;
+    the filters combine (AND), and `state` and `stage` may repeat. `classification=poor` is the server's
+    classification; `mismatch=true` the households whose phone computed another one."""
     filters = QueueFilter(
         xml_form_id=xml_form_id,
         states=states,
+        stages=stages,
+        sort=sort,
         area=area,
         submitter_id=submitter,
         since=since,
@@ -134,6 +140,8 @@ async def bulk(
     filters = QueueFilter(
         xml_form_id=xml_form_id,
         states=data.state,
+        stages=data.stage,
+        sort=data.sort,
         area=data.area,
         submitter_id=data.submitter_id,
         since=data.since,

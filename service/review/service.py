@@ -16,7 +16,7 @@ import binascii
 import itertools
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
@@ -24,11 +24,13 @@ from service.audits import record_audit
 from service.classification import CLASSES
 from service.errors import Problem
 from service.forms.access import authorized_form
+from service.stages.models import STAGES
 from service.submissions import queries as submission_queries
 from service.submissions.changes import record_change
+from service.submissions.models import CheckCountsOut
 
 from . import queries
-from .models import DECIDABLE, CommentOut, DiffOut, QueueItemOut, QueueOut, ReasonOut
+from .models import DECIDABLE, QUEUE_SORTS, CommentOut, DiffOut, QueueItemOut, QueueOut, ReasonOut
 
 if TYPE_CHECKING:
     from service.auth.access import Access, Scope
@@ -52,6 +54,7 @@ __all__ = [
 
 MAX_BULK = 5000
 MAX_QUEUE_PAGE = 200
+_CursorT = TypeVar("_CursorT", "_Cursor", "_RiskCursor")
 
 
 async def list_reasons(res: Resources, access: Access) -> list[ReasonOut]:
@@ -198,21 +201,54 @@ def _diff(old: Any, new: Any, path: list[str | int]) -> list[DiffOut]:
 
 
 class _Cursor(msgspec.Struct, array_like=True, frozen=True):
+    """Where an oldest-first page ended."""
+
     created_at: datetime
     id: int
 
 
-def _encode_cursor(row: queries.QueueRow) -> str:
-    raw = msgspec.json.encode(_Cursor(row.created_at, row.id))
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+class _RiskCursor(msgspec.Struct, array_like=True, frozen=True, tag="risk"):
+    """Where a riskiest-first page ended (the score is null once the page reached unchecked households). Tagged, so
+    that a cursor of one order is refused under the other instead of being misread."""
+
+    risk_score: int | None
+    id: int
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+def _encode(cursor: _Cursor | _RiskCursor) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(cursor)).decode().rstrip("=")
+
+
+def _encode_cursor(row: queries.QueueRow, sort: str) -> str:
+    return _encode(_RiskCursor(row.risk_score, row.id) if sort == "risk" else _Cursor(row.created_at, row.id))
+
+
+def _decode_cursor(cursor: str, kind: type[_CursorT]) -> _CursorT:
     try:
-        parsed = msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), type=_Cursor)
+        return msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), type=kind)
     except (binascii.Error, ValueError, msgspec.DecodeError):
-        raise Problem.unexpected_value("cursor", "it is not a cursor this server gave out") from None
-    return parsed.created_at, parsed.id
+        raise Problem.unexpected_value("cursor", "it is not a cursor this server gave out for this order") from None
+
+
+async def _page(
+    conn: Connection, scope: Scope, form_id: int, filters: QueueFilter, answers: Any, cursor: str | None, limit: int
+) -> list[queries.QueueRow]:
+    """One page of the queue in the filter's order, after `cursor` (an encoded position from the page before)."""
+    if filters.sort == "risk":
+        risk_after = _decode_cursor(cursor, _RiskCursor) if cursor else None
+        return await queries.queue_page_by_risk(
+            conn,
+            scope,
+            form_id,
+            filters,
+            answers,
+            after=(risk_after.risk_score, risk_after.id) if risk_after else None,
+            limit=limit,
+        )
+    after = _decode_cursor(cursor, _Cursor) if cursor else None
+    return await queries.queue_page(
+        conn, scope, form_id, filters, answers, after=(after.created_at, after.id) if after else None, limit=limit
+    )
 
 
 def _answers_filter(queue: QueueFilter) -> Any:
@@ -237,11 +273,16 @@ def _check_queue(queue: QueueFilter) -> None:
         raise Problem.unexpected_value("state", f"states are {', '.join(sorted(allowed))}")
     if queue.classification is not None and queue.classification not in CLASSES:
         raise Problem.unexpected_value("classification", f"classifications are {', '.join(CLASSES)}")
+    if queue.stages is not None and not set(queue.stages) <= set(STAGES):
+        raise Problem.unexpected_value("stage", f"stages are {', '.join(STAGES)}")
+    if queue.sort not in QUEUE_SORTS:
+        raise Problem.unexpected_value("sort", f"the queue is sorted by {' or '.join(QUEUE_SORTS)}")
 
 
 async def queue(res: Resources, access: Access, filters: QueueFilter, *, cursor: str | None, limit: int) -> QueueOut:
-    """A page of households to review, oldest first, and how many there are in each state under the filter.
-    An area outside the caller's scope is refused (403); inside it, the scope applies as to every read."""
+    """A page of households to review in the filter's order (oldest first, or riskiest first), and how many there are
+    in each state under the filter. An area outside the caller's scope is refused (403); inside it, the scope applies
+    as to every read."""
     if not 1 <= limit <= MAX_QUEUE_PAGE:
         raise Problem.unexpected_value("limit", f"limit is 1 to {MAX_QUEUE_PAGE}")
     _check_queue(filters)
@@ -249,17 +290,43 @@ async def queue(res: Resources, access: Access, filters: QueueFilter, *, cursor:
     if filters.area is not None and scope.areas is not None and filters.area not in scope.areas:
         await _area_within_scope(res, scope, filters.area)
     answers = _answers_filter(filters)
-    after = _decode_cursor(cursor) if cursor else None
     async with res.pool.acquire() as conn:
         form = await authorized_form(conn, access, filters.xml_form_id, "submission.list")
-        rows = await queries.queue_page(conn, scope, form.id, filters, answers, after=after, limit=limit + 1)
+        rows = await _page(conn, scope, form.id, filters, answers, cursor, limit + 1)
         counts = await queries.queue_counts(conn, scope, form.id, filters, answers)
     more = len(rows) > limit
     rows = rows[:limit]
     return QueueOut(
-        items=[QueueItemOut.from_row(row) for row in rows],
+        items=[_item(row) for row in rows],
         counts=counts,
-        next_cursor=_encode_cursor(rows[-1]) if more else None,
+        next_cursor=_encode_cursor(rows[-1], filters.sort) if more else None,
+    )
+
+
+def _item(row: queries.QueueRow) -> QueueItemOut:
+    return QueueItemOut(
+        instance_id=row.instance_id,
+        instance_name=row.instance_name,
+        review_state=row.review_state,  # type: ignore[arg-type]  # the column's check constraint
+        stage=row.stage,  # type: ignore[arg-type]  # the column's check constraint
+        submitter_id=row.submitter_id,
+        submitter_name=row.submitter_name,
+        district_code=row.district_code,
+        commune_code=row.commune_code,
+        village_code=row.village_code,
+        attachments_expected=row.attachments_expected,
+        attachments_present=row.attachments_present,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        accuracy=row.accuracy,
+        created_at=row.created_at,
+        reviewed_at=row.reviewed_at,
+        risk_score=row.risk_score,
+        checks=CheckCountsOut(info=row.evidence_info, warn=row.evidence_warn, risk=row.evidence_risk),
+        classification=row.classification,
+        provisional_classification=row.provisional_classification,
+        classification_mismatch=row.classification_mismatch,
+        classification_detail=row.classification_detail,
     )
 
 

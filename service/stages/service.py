@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime  # noqa: TC003 - msgspec reads _Refusal's annotations at run time
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -40,8 +40,6 @@ from . import queries
 from .models import CLASSIFICATIONS, BulkStageOut, StageEventOut, StageOut, StageStep
 
 if TYPE_CHECKING:
-    from datetime import date
-
     from service.auth.access import Access
     from service.resources import Resources
 
@@ -156,28 +154,50 @@ def _agreement(value: float | None, field: str = "agreementPercent") -> float:
     return round(value, 2)
 
 
+class _Refusal(msgspec.Struct, frozen=True, kw_only=True):
+    """Why a household cannot take a step: `reason` for programs and translated pages (final, wrong_stage,
+    before_meeting, not_approved, before_posting), `why` in words, and the date it clashed with, if any."""
+
+    reason: str
+    why: str
+    date: date | None = None
+
+    def detail(self, household: StagedHousehold) -> dict[str, str]:
+        found = {"instanceId": household.instance_id, "stage": household.stage, "why": self.why, "reason": self.reason}
+        if self.date is not None:
+            found["date"] = self.date.isoformat()
+        return found
+
+
 def _for_household(
     household: StagedHousehold, step: StageStep, agreement: float | None, classification: str | None
-) -> StageStep | str:
+) -> StageStep | _Refusal:
     """The step as this household takes it, or why it cannot."""
     if household.stage not in _FROM[step.to_stage]:
         if household.stage == "recognised":
-            return "recognised by the commune: final for this round"
-        return f"is {household.stage}; {step.to_stage} follows {' or '.join(sorted(_FROM[step.to_stage]))}"
+            return _Refusal(reason="final", why="recognised by the commune: final for this round")
+        follows = " or ".join(sorted(_FROM[step.to_stage]))
+        return _Refusal(reason="wrong_stage", why=f"is {household.stage}; {step.to_stage} follows {follows}")
     if step.to_stage == "meeting":
         percent = _agreement(agreement)
         outcome = "meeting" if percent >= PASSING_AGREEMENT else "re_review"
         return msgspec.structs.replace(step, to_stage=outcome, agreement_percent=percent)
     if step.to_stage == "posted":
         assert step.posted_from is not None
-        if household.last_meeting_date is not None and step.posted_from < household.last_meeting_date:
-            return f"posted from {step.posted_from}, before its meeting of {household.last_meeting_date}"
+        meeting = household.last_meeting_date
+        if meeting is not None and step.posted_from < meeting:
+            why = f"posted from {step.posted_from}, before its meeting of {meeting}"
+            return _Refusal(reason="before_meeting", why=why, date=meeting)
     if step.to_stage == "recognised":
         assert step.decision_date is not None
         if household.review_state != "approved":
-            return "its evidence is not approved yet (reviewState approved comes first)"
-        if household.last_posted_until is not None and step.decision_date < household.last_posted_until:
-            return f"decided on {step.decision_date}, before its posting ended on {household.last_posted_until}"
+            return _Refusal(
+                reason="not_approved", why="its evidence is not approved yet (reviewState approved comes first)"
+            )
+        posted_until = household.last_posted_until
+        if posted_until is not None and step.decision_date < posted_until:
+            why = f"decided on {step.decision_date}, before its posting ended on {posted_until}"
+            return _Refusal(reason="before_posting", why=why, date=posted_until)
         final = _classification(classification) if classification is not None else step.final_classification
         if final is None:
             raise Problem.missing_parameter("finalClassification")
@@ -201,8 +221,8 @@ async def step(res: Resources, access: Access, xml_form_id: str, instance_id: st
             raise Problem.not_found("submission")
         household = locked[0]
         taken = _for_household(household, checked, data.agreement_percent, data.final_classification)
-        if isinstance(taken, str):
-            raise Problem.stage_not_allowed([{"instanceId": instance_id, "stage": household.stage, "why": taken}])
+        if isinstance(taken, _Refusal):
+            raise Problem.stage_not_allowed([taken.detail(household)])
         await queries.record_steps(conn, scope, form.id, [(household, taken)], actor_user_id=access.actor.user_id)
         await record_audit(
             conn,
@@ -245,8 +265,8 @@ async def bulk_step(res: Resources, access: Access, xml_form_id: str, data: Bulk
                 data.agreements.get(household.instance_id, data.agreement_percent),
                 data.classifications.get(household.instance_id, data.final_classification),
             )
-            if isinstance(taken, str):
-                refused.append({"instanceId": household.instance_id, "stage": household.stage, "why": taken})
+            if isinstance(taken, _Refusal):
+                refused.append(taken.detail(household))
             else:
                 steps.append((household, taken))
         if refused:

@@ -7,18 +7,27 @@ that decides (auth, review), and says where the browser goes next (POST → 303 
     comment    review.add_comment
     bulk       review.bulk_decide on the households ticked on the page, or on all the filter selects
     undo       review.undo_batch
+    take_step  stages.step: a village meeting, a posting, the commune's recognition, sent back, re-reviewed
+    bulk_step  stages.bulk_step on the households ticked on the queue page (a village meeting, a posting)
+
+A step the household cannot take now is refused by the stages service (409.52); rendering.web_error turns it into a
+page that says why in the reader's language, with a way back.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import msgspec
 
 from service.auth import service as auth
+from service.errors import Problem
 from service.review import reading as review_reading
 from service.review import service as review
+from service.stages import service as stages
+from service.stages.models import BulkStageIn, StageIn
 
 from .models import QUEUE_STATES
 from .service import household_url, queue_url
@@ -35,13 +44,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BulkForm",
+    "BulkStageForm",
     "CommentForm",
     "DecisionForm",
+    "StageForm",
     "bulk",
+    "bulk_step",
     "comment",
     "decide",
     "sign_in",
     "sign_out",
+    "take_step",
     "undo",
 ]
 
@@ -66,6 +79,73 @@ class BulkForm(msgspec.Struct, frozen=True, kw_only=True):
     # "selected": the households ticked on the page; "filter": everything the queue's filter selects.
     which: str = "selected"
     instances: list[str] = []
+
+
+class StageForm(msgspec.Struct, frozen=True, kw_only=True):
+    """A step form of the household page (or the queue's bulk step) as posted: every field a string, empty when
+    left blank; `step` is the stage the step leads to (meeting, posted, recognised, re_review, surveyed)."""
+
+    csrf: str | None = None
+    step: str | None = None
+    meeting_date: str | None = None
+    agreement_percent: str | None = None
+    attendees: str | None = None
+    posted_from: str | None = None
+    posted_until: str | None = None
+    complaints: str | None = None
+    decision_number: str | None = None
+    decision_date: str | None = None
+    final_classification: str | None = None
+    note: str | None = None
+
+
+class BulkStageForm(StageForm, frozen=True, kw_only=True):
+    instances: list[str] = []
+
+
+def _date(field: str, value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Problem.unexpected_value(field, "a date is written YYYY-MM-DD") from None
+
+
+def _whole(field: str, value: str | None) -> int | None:
+    if not value or not value.strip():
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise Problem.unexpected_value(field, "a whole number") from None
+
+
+def _percent(field: str, value: str | None) -> float | None:
+    if not value or not value.strip():
+        return None
+    try:
+        # A decimal comma is how Vietnamese write 66,7 %.
+        return float(value.strip().replace(",", "."))
+    except ValueError:
+        raise Problem.unexpected_value(field, "a number") from None
+
+
+def _step(form: StageForm) -> StageIn:
+    """The stages service's input from the form's strings (it checks the facts; this only parses them)."""
+    return StageIn(
+        stage=form.step or "",
+        meeting_date=_date("meetingDate", form.meeting_date),
+        agreement_percent=_percent("agreementPercent", form.agreement_percent),
+        attendees=_whole("attendees", form.attendees),
+        posted_from=_date("postedFrom", form.posted_from),
+        posted_until=_date("postedUntil", form.posted_until),
+        complaints=_whole("complaints", form.complaints),
+        decision_number=form.decision_number or None,
+        decision_date=_date("decisionDate", form.decision_date),
+        final_classification=form.final_classification or None,
+        note=form.note or None,
+    )
 
 
 async def sign_in(
@@ -169,3 +249,38 @@ async def undo(
     check_csrf(session, token)
     restored, kept = await review.undo_batch(res, access, batch_id)
     return _with(queue_url(access.project_id, xml_form_id, query), restored=restored, kept=kept)
+
+
+async def take_step(
+    res: Resources,
+    access: Access,
+    session: WebSession,
+    xml_form_id: str,
+    instance_id: str,
+    form: StageForm,
+    query: QueueQuery,
+) -> str:
+    """One step for the household; back to its page, at the stages (which show where it is now)."""
+    check_csrf(session, form.csrf)
+    await stages.step(res, access, xml_form_id, instance_id, _step(form))
+    return _with(household_url(access.project_id, xml_form_id, instance_id, query), stepped=1) + "#stages"
+
+
+async def bulk_step(
+    res: Resources,
+    access: Access,
+    session: WebSession,
+    xml_form_id: str,
+    form: BulkStageForm,
+    query: QueueQuery,
+) -> str:
+    """One step for every household ticked on the queue page, all or nothing (the stages service's rule)."""
+    check_csrf(session, form.csrf)
+    back = queue_url(access.project_id, xml_form_id, query)
+    if not form.instances:
+        return _with(back, notice="none_selected")
+    step = _step(form)
+    taken = await stages.bulk_step(
+        res, access, xml_form_id, BulkStageIn(**msgspec.structs.asdict(step), instance_ids=form.instances)
+    )
+    return _with(back, staged=taken.changed)

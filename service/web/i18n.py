@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from datetime import date, datetime
     from zoneinfo import ZoneInfo
 
 __all__ = ["DEFAULT_LANG", "LANGS", "MESSAGES", "Translator", "negotiate"]
@@ -84,6 +84,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "queue.by": ("bởi {name}", "by {name}"),
     "queue.select": ("Chọn hộ {title}", "Select household {title}"),
     "queue.list": ("Các hộ", "Households"),
+    "queue.stage": ("Bước xét duyệt", "Review stage"),
+    "queue.sort": ("Sắp xếp", "Order"),
+    "queue.sort_oldest": ("Cũ nhất trước", "Oldest first"),
+    "queue.sort_risk": ("Rủi ro cao nhất trước", "Riskiest first"),
+    "queue.matching_risk": (
+        "{n} hộ khớp bộ lọc, rủi ro cao nhất trước (hộ chưa kiểm tra ảnh ở cuối)",
+        "{n} households match, riskiest first (households not checked yet last)",
+    ),
+    "queue.risk": ("Rủi ro {score}", "Risk {score}"),
+    "queue.risk_detail": (
+        "Điểm rủi ro {score}/100: {risk} dấu hiệu rủi ro, {warn} cảnh báo",
+        "Risk score {score}/100: {risk} risk signs, {warn} warnings",
+    ),
     # Bulk
     "bulk.title": ("Duyệt hàng loạt", "Bulk decision"),
     "bulk.which": ("Áp dụng cho", "Apply to"),
@@ -126,6 +139,153 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "household.photo_distance": ("{label}: cách {m} m", "{label}: {m} m away"),
     "household.evidence": ("Kiểm tra ảnh", "Photo checks"),
     "household.risk": ("Điểm rủi ro: {score}/100", "Risk score: {score}/100"),
+    "household.original": ("Ảnh gốc", "Original photo"),
+    "household.risk_score": ("Điểm rủi ro", "Risk score"),
+    # Photo evidence
+    "severity.info": ("Thông tin", "Note"),
+    "severity.warn": ("Cảnh báo", "Warning"),
+    "severity.risk": ("Rủi ro", "Risk"),
+    "evidence.pending": (
+        "Ảnh đang được kiểm tra; kết quả sẽ có sau ít phút.",
+        "The photos are being checked; the results follow in a few minutes.",
+    ),
+    "evidence.counts": (
+        "{risk} rủi ro, {warn} cảnh báo, {info} thông tin",
+        "{risk} risks, {warn} warnings, {info} notes",
+    ),
+    "evidence.checked_at": ("Kiểm tra lúc {at}", "Checked {at}"),
+    "evidence.household_checks": ("Về cả hộ", "About the household"),
+    "evidence.nothing": ("Không thấy điều gì bất thường.", "Nothing unusual was found."),
+    "evidence.shared": ("Hộ có chung ảnh", "Households sharing a photo"),
+    "evidence.other": ("Xem hộ kia: {title}", "See the other household: {title}"),
+    "evidence.other_hidden": ("Hộ kia ở ngoài địa bàn của bạn.", "The other household is outside your areas."),
+    # Legal stages (Decision 24/2021/QĐ-TTg)
+    "stage.surveyed": ("Đã rà soát", "Surveyed"),
+    "stage.meeting": ("Đã họp thôn", "Village meeting held"),
+    "stage.re_review": ("Rà soát lại", "To be reviewed again"),
+    "stage.posted": ("Đã niêm yết", "Posted publicly"),
+    "stage.recognised": ("Xã đã công nhận", "Recognised by the commune"),
+    "stage.title": ("Các bước xét duyệt", "Review stages"),
+    "stage.current": ("Bước hiện tại", "Current stage"),
+    "stage.since": ("từ {at}", "since {at}"),
+    "stage.final_classification": ("Phân loại cuối cùng", "Final classification"),
+    "stage.final": (
+        "Xã đã công nhận: kết quả là cuối cùng của đợt rà soát này.",
+        "Recognised by the commune: the result is final for this round.",
+    ),
+    "stage.history": ("Các bước đã ghi", "Steps recorded"),
+    "stage.no_history": ("Chưa có bước nào sau khi rà soát.", "No step since the survey."),
+    "stage.meeting_facts": (
+        "Họp ngày {date}: {percent} % đồng ý",
+        "Meeting on {date}: {percent} % agreed",
+    ),
+    "stage.attendees": ("{n} người dự", "{n} attended"),
+    "stage.posting_facts": ("Niêm yết từ {start} đến {end}", "Posted from {start} to {end}"),
+    "stage.complaints": ("{n} khiếu nại", "{n} complaints"),
+    "stage.decision_facts": ("Quyết định số {number} ngày {date}", "Decision {number} of {date}"),
+    "stage.in_batch": ("ghi cho nhiều hộ cùng lúc", "recorded for many households at once"),
+    "stage.step_meeting": ("Ghi kết quả họp thôn", "Record the village meeting"),
+    "stage.step_posted": ("Ghi việc niêm yết công khai", "Record the public posting"),
+    "stage.step_recognised": ("Ghi quyết định công nhận của xã", "Record the commune's recognition"),
+    "stage.step_re_review": ("Trả lại để rà soát lại", "Send back for another review"),
+    "stage.step_surveyed": ("Đã rà soát lại, không có gì thay đổi", "Reviewed again, nothing to change"),
+    "stage.meeting_date": ("Ngày họp", "Meeting date"),
+    "stage.agreement": ("Tỉ lệ đồng ý (%)", "Agreement (%)"),
+    "stage.meeting_rule": (
+        "Dưới 50 % đồng ý thì hộ được rà soát lại.",
+        "Under 50 % agreement the household is reviewed again.",
+    ),
+    "stage.attendees_label": ("Số người dự họp", "Attendees"),
+    "stage.posted_from": ("Niêm yết từ ngày", "Posted from"),
+    "stage.posted_until": ("Đến ngày", "Until"),
+    "stage.complaints_label": ("Số khiếu nại", "Complaints received"),
+    "stage.note_if_complaints": ("Ghi chú (bắt buộc khi có khiếu nại)", "Note (needed when there were complaints)"),
+    "stage.decision_number": ("Số quyết định", "Decision number"),
+    "stage.decision_date": ("Ngày quyết định", "Decision date"),
+    "stage.why": ("Lý do (bắt buộc)", "Why (needed)"),
+    "stage.note": ("Ghi chú", "Note"),
+    "stage.submit": ("Ghi", "Record"),
+    "stage.managers_only": (
+        "Chỉ cán bộ quản lý ghi quyết định công nhận của xã.",
+        "Only managers record the commune's recognition.",
+    ),
+    "stage.recorded": ("Đã ghi. Hộ hiện ở bước “{stage}”.", "Recorded. The household is now at “{stage}”."),
+    "stage.bulk_done": ("Đã ghi bước cho {n} hộ.", "Step recorded for {n} households."),
+    "stage.bulk_title": ("Ghi bước xét duyệt cho các hộ đã chọn", "Record a review step for the selected households"),
+    "stage.bulk_hint": (
+        "Cho các hộ đã chọn trên trang này: ghi cho tất cả, hoặc không hộ nào nếu có hộ chưa thể.",
+        "For the households selected on this page: all of them, or none when one of them cannot take the step.",
+    ),
+    "stage.bulk_step": ("Bước", "Step"),
+    "stage.bulk_submit": ("Ghi cho các hộ đã chọn", "Record for the selected households"),
+    "stage.refused_final": (
+        "Hộ đã được xã công nhận: kết quả là cuối cùng của đợt này, không ghi thêm bước nào.",
+        "The commune has recognised this household: its result is final for this round.",
+    ),
+    "stage.refused_wrong_stage": (
+        "Hộ đang ở bước “{stage}”, nên chưa thể ghi bước này.",
+        "The household is at “{stage}”, so this step cannot be recorded yet.",
+    ),
+    "stage.refused_before_meeting": (
+        "Ngày bắt đầu niêm yết phải từ ngày họp thôn ({date}) trở đi.",
+        "The posting must start on or after the village meeting ({date}).",
+    ),
+    "stage.refused_not_approved": (
+        "Cần duyệt bằng chứng của hộ (“Đã duyệt”) trước khi ghi quyết định công nhận.",
+        "The household's evidence must be approved before the commune's recognition is recorded.",
+    ),
+    "stage.refused_before_posting": (
+        "Ngày quyết định phải từ ngày kết thúc niêm yết ({date}) trở đi.",
+        "The decision must be dated on or after the posting ended ({date}).",
+    ),
+    "stage.refused_more": ("(Và {n} hộ khác cũng chưa thể.)", "(And {n} more households cannot either.)"),
+    # Exit plan
+    "plan.title": ("Kế hoạch thoát nghèo", "Exit plan"),
+    "plan.owner": ("Người phụ trách", "Answers for it"),
+    "plan.agency": ("Cơ quan đỡ đầu", "Sponsoring agency"),
+    "plan.pathway": ("Hướng thoát nghèo", "Pathway"),
+    "plan.target_year": ("Năm dự kiến thoát nghèo", "Target exit year"),
+    "plan.total": ("Tổng kinh phí", "Total funding"),
+    "plan.actions": ("Hoạt động hỗ trợ", "Support actions"),
+    "plan.no_actions": ("Chưa có hoạt động nào.", "No action yet."),
+    "plan.due": ("Hạn {date}", "Due {date}"),
+    "plan.no_date": ("Chưa có hạn", "No due date"),
+    "plan.done": ("Đã xong {date}", "Done {date}"),
+    "plan.overdue": ("Quá hạn", "Overdue"),
+    "plan.overdue_count": ("{n} hoạt động quá hạn", "{n} actions overdue"),
+    "plan.responsible": ("Thực hiện: {name}", "Carried out by {name}"),
+    "plan.visits": ("Các lần thăm hộ", "Follow-up visits"),
+    "plan.no_visits": ("Chưa có lần thăm nào.", "No visit yet."),
+    "plan.gaps": ("Kế hoạch còn thiếu", "What the plan still lacks"),
+    "plan_gap.no_owner": ("Chưa có người hoặc cơ quan phụ trách", "Nobody answers for it"),
+    "plan_gap.no_actions": ("Chưa có hoạt động nào", "No actions"),
+    "plan_gap.action_without_date": ("Có hoạt động chưa có hạn", "An action has no due date"),
+    "plan_gap.action_without_responsible": (
+        "Có hoạt động chưa rõ ai thực hiện",
+        "An action has nobody carrying it out",
+    ),
+    "support.credit": ("Vay vốn ưu đãi", "Preferential credit"),
+    "support.livelihood": ("Hỗ trợ sinh kế", "Livelihood support"),
+    "support.training": ("Đào tạo nghề", "Vocational training"),
+    "support.job_placement": ("Giới thiệu việc làm", "Job placement"),
+    "support.labour_export": ("Đi làm việc ở nước ngoài", "Work abroad"),
+    "support.housing": ("Hỗ trợ nhà ở", "Housing support"),
+    "support.water_sanitation": ("Nước sạch, vệ sinh", "Water and sanitation"),
+    "support.health_insurance": ("Bảo hiểm y tế", "Health insurance"),
+    "support.education": ("Hỗ trợ giáo dục", "Education support"),
+    "support.information": ("Tiếp cận thông tin", "Access to information"),
+    "support.social_assistance": ("Trợ giúp xã hội", "Social assistance"),
+    "support.other": ("Hỗ trợ khác", "Other support"),
+    "pathway.livestock": ("Chăn nuôi", "Livestock"),
+    "pathway.crops_forest": ("Trồng trọt, trồng rừng", "Crops and forestry"),
+    "pathway.wage_work": ("Làm công, làm thuê", "Wage work"),
+    "pathway.trade_service": ("Buôn bán, dịch vụ", "Trade and services"),
+    "pathway.labour_export": ("Đi làm việc ở nước ngoài", "Work abroad"),
+    "pathway.social_protection": ("Bảo trợ xã hội", "Social protection"),
+    "pathway.other": ("Hướng khác", "Other"),
+    "progress.on_track": ("Đúng tiến độ", "On track"),
+    "progress.behind": ("Chậm tiến độ", "Behind"),
+    "progress.at_risk": ("Có nguy cơ không đạt", "At risk"),
     "household.key_answers": ("Thông tin chính", "Key answers"),
     "household.all_answers": ("Tất cả câu trả lời", "All answers"),
     "household.calculated": ("Giá trị tự tính của biểu mẫu", "Values the form calculates"),
@@ -203,7 +363,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.500": ("Máy chủ gặp lỗi. Vui lòng thử lại sau.", "The server ran into an error. Please try again later."),
     "error.503": ("Máy chủ đang bận. Vui lòng thử lại sau ít phút.", "The server is busy. Try again in a few minutes."),
     "error.detail": ("Chi tiết: {message}", "Details: {message}"),
+    "error.missing_field": (
+        "Chưa điền “{field}”. Quay lại, điền rồi gửi lại.",
+        "“{field}” is missing. Go back, fill it in and send again.",
+    ),
+    "error.bad_field": (
+        "“{field}” chưa đúng. Quay lại, sửa rồi gửi lại.",
+        "“{field}” is not right. Go back, correct it and send again.",
+    ),
     "error.back": ("Về trang đầu", "Back to the start"),
+    "error.back_to_page": ("Quay lại trang trước", "Back to the page"),
 }
 
 
@@ -253,6 +422,12 @@ class Translator:
             return ""
         local = moment.astimezone(self.zone)
         return local.strftime("%d/%m/%Y %H:%M") if self.lang == "vi" else local.strftime("%d %b %Y %H:%M")
+
+    def day(self, value: date | None) -> str:
+        """A calendar date (a meeting, a decision, a due date): no time, no zone."""
+        if value is None:
+            return ""
+        return value.strftime("%d/%m/%Y") if self.lang == "vi" else value.strftime("%d %b %Y")
 
     def pick(self, vi: str | None, en: str | None) -> str:
         """A name kept in both languages (areas, reasons): the reader's, else the other."""

@@ -1,8 +1,9 @@
 """View models of the review pages: what each template shows, already in the reader's language and time zone.
 
 Templates only lay these out; the service (web/service.py) builds them from the review, submissions, forms and areas
-services. Optional fields that another capability will fill later (thumbnails, photo evidence) are None until then,
-and the templates render their blocks only when they are set.
+services. Optional parts (photo evidence, the legal stages, an exit plan) are None when the household has none or the
+reader may not see them, and the templates render their blocks only when they are set. The stages' and the plan's
+views live beside their builders (stage_views.py, plan_views.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import msgspec
 
 from service.review.models import QueueFilter
 
+from .plan_views import PlanView
+from .stage_views import StagesView
+
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
@@ -24,6 +28,7 @@ __all__ = [
     "AreaOption",
     "BatchView",
     "CheckView",
+    "ChoiceOption",
     "CommentView",
     "DecisionView",
     "DiffView",
@@ -31,6 +36,7 @@ __all__ = [
     "Flash",
     "FormLink",
     "HomeView",
+    "HouseholdLink",
     "HouseholdView",
     "LocationView",
     "MapPoint",
@@ -40,6 +46,7 @@ __all__ = [
     "QueueQuery",
     "QueueView",
     "ReasonView",
+    "RiskView",
     "StateCount",
     "SummaryRowView",
     "SummaryView",
@@ -52,11 +59,15 @@ class QueueQuery(msgspec.Struct, frozen=True, kw_only=True):
     """The queue's filters as the pages carry them in their URLs (and in the bulk form's hidden fields)."""
 
     state: str | None = None
+    # Legal stages (any of them); empty: every stage.
+    stage: tuple[str, ...] = ()
     district: str | None = None
     commune: str | None = None
     since: date | None = None
     until: date | None = None
     submitter: int | None = None
+    # None: oldest first; "risk": riskiest first.
+    sort: str | None = None
 
     def to_filter(self, xml_form_id: str, zone: ZoneInfo) -> QueueFilter:
         """Dates are whole days in the office's time zone, both ends included."""
@@ -67,6 +78,8 @@ class QueueQuery(msgspec.Struct, frozen=True, kw_only=True):
         return QueueFilter(
             xml_form_id=xml_form_id,
             states=[self.state] if self.state else None,
+            stages=list(self.stage) or None,
+            sort=self.sort or "oldest",
             area=self.commune or self.district,
             submitter_id=self.submitter,
             since=start_of(self.since) if self.since else None,
@@ -74,8 +87,14 @@ class QueueQuery(msgspec.Struct, frozen=True, kw_only=True):
         )
 
     def pairs(self, **changes: object) -> list[tuple[str, str]]:
+        """(name, value) for every filter set; a repeatable one (stage) once per value."""
         values = {**msgspec.structs.asdict(self), **changes}
-        return [(key, str(value)) for key, value in values.items() if value not in (None, "")]
+        found = []
+        for key, value in values.items():
+            for one in value if isinstance(value, tuple) else (value,):
+                if one not in (None, ""):
+                    found.append((key, str(one)))
+        return found
 
     def query(self, **changes: object) -> str:
         """`?state=…&commune=…` for links that keep the filter (empty when there is none)."""
@@ -96,6 +115,10 @@ class Flash(msgspec.Struct, frozen=True, kw_only=True):
     restored: int | None = None
     kept: int | None = None
     notice: str | None = None
+    # A step of the legal stages was taken on this household (the page shows the stage it is at now), or on this
+    # many households of the queue at once.
+    stepped: bool = False
+    staged: int | None = None
 
 
 class ProjectLink(msgspec.Struct, frozen=True):
@@ -135,16 +158,36 @@ class ReasonView(msgspec.Struct, frozen=True):
     applies_to: list[str]
 
 
-class QueueItemView(msgspec.Struct, frozen=True):
+class QueueItemView(msgspec.Struct, frozen=True, kw_only=True):
     instance_id: str
     title: str
     state: str
+    stage: str
     area: str
     submitted_at: str
     submitter: str
     photos_present: int
     photos_expected: int
     url: str
+    # Photo evidence: the risk score and its band (low, medium, high) once checked, and the checks by severity.
+    risk: RiskView | None = None
+
+
+class RiskView(msgspec.Struct, frozen=True, kw_only=True):
+    """A household's risk score as a badge: its band colours it, the counts say what is behind it."""
+
+    score: int
+    # low (no warning), medium, high (at least a risk-level check's weight)
+    level: str
+    warn: int
+    risk: int
+
+
+class ChoiceOption(msgspec.Struct, frozen=True, kw_only=True):
+    """One option of a filter that may take several values (checkboxes)."""
+
+    value: str
+    checked: bool
 
 
 class BatchView(msgspec.Struct, frozen=True):
@@ -180,6 +223,14 @@ class QueueView(msgspec.Struct, frozen=True, kw_only=True):
     max_bulk: int
     batch: BatchView | None = None
     notice: str | None = None
+    # The legal stages as filter checkboxes, the order ("oldest" or "risk"), and the queue in each order.
+    stages: list[ChoiceOption] = []
+    sort: str = "oldest"
+    oldest_url: str = ""
+    risk_url: str = ""
+    # The bulk step of the legal stages (village meeting, posting) for the households ticked, when allowed.
+    stage_bulk_url: str | None = None
+    today: str = ""
 
 
 class PhotoView(msgspec.Struct, frozen=True, kw_only=True):
@@ -188,10 +239,12 @@ class PhotoView(msgspec.Struct, frozen=True, kw_only=True):
     url: str
     width: int
     height: int
-    # Filled once thumbnails exist (another capability); until then the page shows `url`, lazily.
+    # Once the photo is analysed: its small thumbnail (the grid) and its large one (tapped). Until then the grid shows
+    # `url` itself, lazily; `large_url` is the large thumbnail, or the original when there is none.
     thumbnail_url: str | None = None
+    large_url: str | None = None
     # Photo evidence for this photo, when it has been checked: where it was taken (EXIF latitude, longitude) and
-    # what the checks found.
+    # what the checks found (a reused photo's check links the other household when the reader may see it).
     exif: tuple[float, float] | None = None
     checks: list[CheckView] = []
 
@@ -222,20 +275,36 @@ class LocationView(msgspec.Struct, frozen=True, kw_only=True):
     extent_m: float
 
 
+class HouseholdLink(msgspec.Struct, frozen=True, kw_only=True):
+    title: str
+    url: str
+
+
 class CheckView(msgspec.Struct, frozen=True, kw_only=True):
     code: str
+    # The check's reason in the reader's language (the evidence checks keep both).
     label: str
-    # info, warning or error
+    # info, warn or risk (service/evidence/checks.py), and its name for the reader
     severity: str
-    detail: str | None = None
+    severity_label: str
+    # A reused photo: the other household, when the reader's areas reach it; else only that there is one.
+    other: HouseholdLink | None = None
+    other_hidden: bool = False
 
 
 class EvidenceView(msgspec.Struct, frozen=True, kw_only=True):
-    """Photo-evidence results for the household (another capability computes them): a risk score from 0 to 100 and
-    the checks with their severity. None until that capability exists; the page then shows nothing of it."""
+    """Photo-evidence results for the household (service/evidence): a risk score from 0 to 100, the household's own
+    checks (its photos' checks are under each photo), the checks counted by severity, and the households sharing a
+    photo with it that the reader may see. `pending`: not checked yet, or not since the household last changed."""
 
-    risk_score: int
+    pending: bool
+    risk: RiskView | None
     checks: list[CheckView]
+    info: int
+    warn: int
+    risk_checks: int
+    checked_at: str | None
+    shared_with: list[HouseholdLink]
 
 
 class AnswerView(msgspec.Struct, frozen=True, kw_only=True):
@@ -292,6 +361,8 @@ class HouseholdView(msgspec.Struct, frozen=True, kw_only=True):
     queue_url: str
     next_url: str | None
     notice: str | None = None
+    stages: StagesView | None = None
+    plan: PlanView | None = None
 
 
 class SummaryRowView(msgspec.Struct, frozen=True, kw_only=True):

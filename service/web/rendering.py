@@ -9,6 +9,7 @@ the household's photos, and post forms only to this server.
 from __future__ import annotations
 
 import functools
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -25,7 +26,7 @@ from service.http import is_https
 from service.problems import problem_for
 
 from .assets import load_assets
-from .i18n import Translator, negotiate
+from .i18n import MESSAGES, Translator, negotiate
 from .session import SIGN_IN_COOKIE, cookie_name, new_sign_in_token
 
 if TYPE_CHECKING:
@@ -208,6 +209,10 @@ def web_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     known = {400, 403, 404, 409, 413, 429, 500, 503}
     key = problem.status if problem.status in known else (400 if problem.status < 500 else 500)
     detail = problem.message if 400 <= problem.status < 500 and problem.status not in {403, 404} else None
+    message = _field_problem(problem, t) or t(f"error.{key}")
+    refused = _stage_refusal(problem, t)
+    if refused is not None:
+        message, detail = refused, None
     return page(
         request,
         "error.html",
@@ -215,7 +220,82 @@ def web_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         session=None,
         status_code=problem.status,
         headers=dict(problem.headers),
-        message=t(f"error.{key}"),
+        message=message,
         detail=detail,
         status=problem.status,
+        back_url=_back_from(request),
     )
+
+
+# The form fields a service may name in a 400 (details.field), by the label the page shows them under.
+_FIELD_LABELS = {
+    "reason": "household.reason",
+    "note": "stage.note",
+    "meetingDate": "stage.meeting_date",
+    "agreementPercent": "stage.agreement",
+    "attendees": "stage.attendees_label",
+    "postedFrom": "stage.posted_from",
+    "postedUntil": "stage.posted_until",
+    "complaints": "stage.complaints_label",
+    "decisionNumber": "stage.decision_number",
+    "decisionDate": "stage.decision_date",
+    "finalClassification": "stage.final_classification",
+}
+
+
+def _field_problem(problem: Problem, t: Translator) -> str | None:
+    """A missing or wrong field of a form, named as the form labels it (the service's own words stay as the
+    detail); None when the problem names no field the pages know."""
+    label = _FIELD_LABELS.get(str((problem.details or {}).get("field")))
+    if label is None or problem.code not in {400.2, 400.8}:
+        return None
+    return t("error.missing_field" if problem.code == 400.2 else "error.bad_field", field=t(label))
+
+
+# Why the stages service refused a step (409.52, details.households[].reason), said to the reader.
+_REFUSALS = {
+    "final": "stage.refused_final",
+    "wrong_stage": "stage.refused_wrong_stage",
+    "before_meeting": "stage.refused_before_meeting",
+    "not_approved": "stage.refused_not_approved",
+    "before_posting": "stage.refused_before_posting",
+}
+
+
+def _stage_refusal(problem: Problem, t: Translator) -> str | None:
+    """The first household's reason in the reader's language (and how many more could not), or None for any other
+    problem. A reason this page does not know keeps the service's own words."""
+    households = (problem.details or {}).get("households") if problem.code == 409.52 else None
+    if not households:
+        return None
+    first = households[0]
+    key = _REFUSALS.get(first.get("reason", ""))
+    if key is None:
+        text = problem.message
+    else:
+        clash = first.get("date")
+        stage = first.get("stage", "")
+        text = t(
+            key,
+            stage=t(f"stage.{stage}") if f"stage.{stage}" in MESSAGES else stage,
+            date=t.day(date.fromisoformat(clash)) if clash else "",
+        )
+    if len(households) > 1:
+        text += " " + t("stage.refused_more", n=t.number(len(households) - 1))
+    return text
+
+
+def _back_from(request: Request[Any, Any, Any]) -> str | None:
+    """After a refused form, the page it was sent from (this site's own paths, the queue's filter kept)."""
+    if request.method != "POST":
+        return None
+    path = request.url.path
+    query = f"?{request.url.query}" if request.url.query else ""
+    if "/households/" in path:
+        for action in ("/stages", "/decision", "/comments"):
+            if path.endswith(action):
+                return path.removesuffix(action) + query
+    for action in ("/bulk", "/stage-bulk"):
+        if path.endswith(action):
+            return path.removesuffix(action) + "/queue" + query
+    return None

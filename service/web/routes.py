@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
+import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
@@ -19,6 +20,7 @@ from litestar.response import Redirect, Stream, Template
 from service.auth.models import Actor  # noqa: TC001 - Litestar reads provider signatures at start-up
 from service.downloads import content_disposition
 from service.errors import Problem
+from service.evidence import reading as evidence_reading
 from service.http import AccessDep, ResourcesDep, client_address, is_https
 from service.media.sniff import IMAGE_TYPES
 from service.submissions import reading
@@ -51,6 +53,7 @@ _Cursor = Annotated[str | None, QueryParameter(required=False, max_length=200)]
 _Count = Annotated[int | None, QueryParameter(required=False, ge=0, le=10**9)]
 _State = Annotated[str | None, QueryParameter(name="state", required=False, max_length=40)]
 _Instance = Annotated[str | None, QueryParameter(required=False, max_length=255)]
+_Stages = Annotated[list[str] | None, QueryParameter(name="stage", required=False)]
 
 
 async def _web_session(request: Request[Any, Any, Any], resources: ResourcesDep) -> WebSession:
@@ -77,11 +80,13 @@ def _day(name: str, value: str | None) -> date | None:
 
 def _queue_query(
     review_state: _State = None,
+    stages: _Stages = None,
     district: _Text = None,
     commune: _Text = None,
     since: _Text = None,
     until: _Text = None,
     submitter: _Text = None,
+    sort: _Text = None,
 ) -> QueueQuery:
     """The queue's filter from the URL (the filter form sends empty fields for "any")."""
     try:
@@ -92,6 +97,9 @@ def _queue_query(
         raise Problem.unexpected_value("submitter", "it is an actor id")
     return QueueQuery(
         state=review_state or None,
+        # The review service refuses a stage it does not know (400); the oldest-first order is the default.
+        stage=tuple(dict.fromkeys(s for s in stages or () if s)),
+        sort="risk" if sort == "risk" else None,
         district=district or None,
         commune=commune or None,
         since=_day("since", since),
@@ -109,8 +117,12 @@ def _flash(
     restored: _Count = None,
     kept: _Count = None,
     notice: _Text = None,
+    stepped: _Text = None,
+    staged: _Count = None,
 ) -> Flash:
     return Flash(
+        stepped=bool(stepped),
+        staged=staged,
         decided=decided,
         commented=bool(commented),
         batch=batch,
@@ -298,6 +310,88 @@ async def photo(
     )
 
 
+@get(f"{_FORM}/households/{{instance:str}}/photos/{{name:str}}/thumbnails/{{size:str}}")
+async def thumbnail(
+    resources: ResourcesDep,
+    access: AccessDep,
+    xml_form_id: FromPath[str],
+    instance: FromPath[str],
+    name: FromPath[str],
+    size: FromPath[str],
+) -> Stream:
+    """A photo's small (grid) or large (enlarged) thumbnail, from this origin (the page's CSP allows no other):
+    the evidence capability's read, scope and headers."""
+    content_type, length, sha256, stream = await evidence_reading.read_thumbnail(
+        resources, access, xml_form_id, instance, name, size
+    )
+    if content_type not in IMAGE_TYPES:
+        raise Problem.not_found("thumbnail")
+    return Stream(
+        content=stream,
+        media_type=content_type,
+        headers={
+            "Content-Length": str(length),
+            "Content-Disposition": content_disposition("inline", f"{size}-{name}"),
+            "ETag": f'"{sha256}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",
+            "Cache-Control": "private, max-age=3600",
+        },
+    )
+
+
+def _stage_form(form: dict[str, Any]) -> actions.StageForm:
+    return actions.StageForm(
+        csrf=_text(form, "csrf"),
+        step=_text(form, "step"),
+        meeting_date=_text(form, "meeting_date"),
+        agreement_percent=_text(form, "agreement_percent"),
+        attendees=_text(form, "attendees"),
+        posted_from=_text(form, "posted_from"),
+        posted_until=_text(form, "posted_until"),
+        complaints=_text(form, "complaints"),
+        decision_number=_text(form, "decision_number"),
+        decision_date=_text(form, "decision_date"),
+        final_classification=_text(form, "final_classification"),
+        note=_text(form, "note"),
+    )
+
+
+@post(f"{_FORM}/households/{{instance:str}}/stages", status_code=303)
+async def take_step(
+    request: Request[Any, Any, Any],
+    resources: ResourcesDep,
+    access: AccessDep,
+    web_session: SessionDep,
+    queue_query: QueryDep,
+    xml_form_id: FromPath[str],
+    instance: FromPath[str],
+) -> Redirect:
+    form = _stage_form(await _form(request))
+    return _see_other(await actions.take_step(resources, access, web_session, xml_form_id, instance, form, queue_query))
+
+
+@post(f"{_FORM}/stage-bulk", status_code=303)
+async def bulk_step(
+    request: Request[Any, Any, Any],
+    resources: ResourcesDep,
+    access: AccessDep,
+    web_session: SessionDep,
+    queue_query: QueryDep,
+    xml_form_id: FromPath[str],
+) -> Redirect:
+    """The queue page's bulk step: its form is the bulk decision's (the ticked households), posted here by the
+    step's own button; the step's fields are prefixed (stage_*) so they never mix with the decision's."""
+    form = await _form(request)
+    ticked = form.get("instance", [])
+    fields = {key.removeprefix("stage_"): value for key, value in form.items() if key.startswith("stage_")}
+    chosen = actions.BulkStageForm(
+        **msgspec.structs.asdict(_stage_form({**fields, "csrf": form.get("csrf")})),
+        instances=[ticked] if isinstance(ticked, str) else [i for i in ticked if isinstance(i, str)],
+    )
+    return _see_other(await actions.bulk_step(resources, access, web_session, xml_form_id, chosen, queue_query))
+
+
 @post(f"{_FORM}/households/{{instance:str}}/decision", status_code=303)
 async def decide(
     request: Request[Any, Any, Any],
@@ -403,6 +497,9 @@ router = Router(
         queue,
         household,
         photo,
+        thumbnail,
+        take_step,
+        bulk_step,
         decide,
         comment,
         bulk,

@@ -3,8 +3,10 @@ review, submissions, forms and areas services (which check every verb and apply 
 what its template lays out, in the reader's language.
 
     home           the projects and forms the caller may review
-    queue_page     the queue with its filters, counts per state, a page of households (oldest first), bulk form
-    household_page one household: photos, location, evidence (when present), key answers, decision form, next
+    queue_page     the queue with its filters (review state, legal stage, area, enumerator, dates), counts per state,
+                   a page of households (oldest or riskiest first) with their risk badges, bulk forms
+    household_page one household: photos (thumbnails), location with the photos' EXIF points, photo evidence,
+                   key answers, decision form, legal stages with the step forms, exit plan, next
     summary_page   households per district and commune by review state, and temporary houses confirmed
 """
 
@@ -25,12 +27,14 @@ from service.review import service as review
 from service.submissions import reading
 
 from .answers import all_answers, answer_diffs, key_answers, photo_fields
+from .evidence_views import evidence_view, risk_view
 from .labels import form_labels
 from .location import location_view
 from .models import (
     QUEUE_STATES,
     AreaOption,
     BatchView,
+    ChoiceOption,
     CommentView,
     DecisionView,
     FormLink,
@@ -45,6 +49,9 @@ from .models import (
     SummaryRowView,
     SummaryView,
 )
+from .plan_views import plan_view
+from .stage_views import STAGE_NAMES, stages_view, today_iso
+from .urls import form_base, household_url, queue_url
 
 if TYPE_CHECKING:
     from service.areas.models import AreaOut
@@ -52,10 +59,11 @@ if TYPE_CHECKING:
     from service.auth.models import Actor
     from service.resources import Resources
     from service.review.models import ReasonOut
-    from service.submissions.models import AttachmentOut, SubmissionOut
+    from service.submissions.models import AttachmentOut
 
     from .i18n import Translator
-    from .models import EvidenceView, Flash, QueueQuery
+    from .models import Flash, QueueQuery
+    from .stage_views import StagesView
 
 __all__ = [
     "PAGE_SIZE",
@@ -71,19 +79,6 @@ __all__ = [
 PAGE_SIZE = 25
 # Photos are shown at this size (CSS scales them to the column), so the page keeps its layout while they load.
 PHOTO_WIDTH, PHOTO_HEIGHT = 320, 240
-
-
-def form_base(project_id: int, xml_form_id: str) -> str:
-    return f"/review/projects/{project_id}/forms/{quote(xml_form_id, safe='')}"
-
-
-def queue_url(project_id: int, xml_form_id: str, query: QueueQuery | None = None, **changes: object) -> str:
-    return f"{form_base(project_id, xml_form_id)}/queue{query.query(**changes) if query else ''}"
-
-
-def household_url(project_id: int, xml_form_id: str, instance_id: str, query: QueueQuery | None = None) -> str:
-    suffix = query.query() if query else ""
-    return f"{form_base(project_id, xml_form_id)}/households/{quote(instance_id, safe='')}{suffix}"
 
 
 def _form_links(project_id: int, listed: list[tuple[str, str]]) -> list[FormLink]:
@@ -169,17 +164,20 @@ async def queue_page(
         )
         for state in QUEUE_STATES
     ]
+    high_from = res.settings.risk_weight_risk
     items = [
         QueueItemView(
             instance_id=item.instance_id,
             title=item.instance_name or item.instance_id,
             state=item.review_state or "received",
+            stage=item.stage,
             area=commune_names.get(item.commune_code or "", item.commune_code or ""),
             submitted_at=t.when(item.created_at),
             submitter=item.submitter_name or "",
             photos_present=item.attachments_present,
             photos_expected=item.attachments_expected,
             url=household_url(project_id, xml_form_id, item.instance_id, query),
+            risk=risk_view(item.risk_score, item.checks.warn, item.checks.risk, high_from=high_from),
         )
         for item in page.items
     ]
@@ -210,6 +208,16 @@ async def queue_page(
         max_bulk=review.MAX_BULK,
         batch=_batch(project_id, xml_form_id, query, flash),
         notice=await _queue_notice(res, access, xml_form_id, flash, t),
+        stages=[ChoiceOption(value=stage, checked=stage in query.stage) for stage in STAGE_NAMES],
+        sort=query.sort or "oldest",
+        oldest_url=queue_url(project_id, xml_form_id, query, sort=None),
+        risk_url=queue_url(project_id, xml_form_id, query, sort="risk"),
+        stage_bulk_url=(
+            f"{form_base(project_id, xml_form_id)}/stage-bulk{query.query()}"
+            if access.allows("submission.stage")
+            else None
+        ),
+        today=today_iso(),
     )
 
 
@@ -247,6 +255,8 @@ async def _queue_notice(res: Resources, access: Access, xml_form_id: str, flash:
         return t("bulk.undone", restored=flash.restored, kept=flash.kept)
     if flash.notice == "none_selected":
         return t("bulk.none_selected")
+    if flash.staged is not None:
+        return t("stage.bulk_done", n=t.number(flash.staged))
     return await _decided(res, access, xml_form_id, flash, t)
 
 
@@ -270,13 +280,6 @@ def _photos(
     ]
 
 
-def _evidence(submission: SubmissionOut) -> EvidenceView | None:
-    """Photo evidence (EXIF points, risk score, checks) comes with the photo-evidence capability; until it exists
-    there is none, and the page shows nothing of it. Its results go here and into each PhotoView."""
-    del submission
-    return None
-
-
 async def household_page(
     res: Resources,
     access: Access,
@@ -296,8 +299,9 @@ async def household_page(
     named = photo_fields(answers, labels, {f.name for f in files})
     label_of = {name: labels.field(a.path, t.lang) or a.name for name, a in named.items()}
     project_id = access.project_id
+    page_url = household_url(project_id, xml_form_id, instance_id)
     photos = _photos(project_id, xml_form_id, instance_id, files, label_of)
-    evidence = _evidence(submission)
+    evidence, photos = await evidence_view(res, access, xml_form_id, instance_id, photos, household_url=page_url, t=t)
     point = submission.geopoint
     photo_points = [(p.exif[0], p.exif[1], p.label) for p in photos if p.exif is not None]
     location = (
@@ -327,6 +331,7 @@ async def household_page(
         if name
     )
     submitter = submission.submitter.display_name if submission.submitter else ""
+    stages = await stages_view(res, access, xml_form_id, instance_id, form_url=f"{page_url}/stages{query.query()}", t=t)
     return HouseholdView(
         project_id=project_id,
         xml_form_id=xml_form_id,
@@ -352,8 +357,21 @@ async def household_page(
         decision=decision,
         queue_url=queue_url(project_id, xml_form_id, query),
         next_url=household_url(project_id, xml_form_id, following, query) if following else None,
-        notice=t("household.comment_added") if flash.commented else await _decided(res, access, xml_form_id, flash, t),
+        notice=await _household_notice(res, access, xml_form_id, flash, stages, t),
+        stages=stages,
+        plan=await plan_view(res, access, xml_form_id, instance_id, t),
     )
+
+
+async def _household_notice(
+    res: Resources, access: Access, xml_form_id: str, flash: Flash, stages: StagesView, t: Translator
+) -> str | None:
+    if flash.commented:
+        return t("household.comment_added")
+    if flash.stepped:
+        # The stage as it is now (read back, as a decision is): a link cannot make the page claim a step.
+        return t("stage.recorded", stage=t(f"stage.{stages.stage}"))
+    return await _decided(res, access, xml_form_id, flash, t)
 
 
 async def summary_page(res: Resources, access: Access, xml_form_id: str, *, t: Translator) -> SummaryView:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Request, Response
 
-__all__ = ["ARTIFACTS", "CHROMIUM", "PHONE", "BrowserThread", "Traffic", "save_artifact"]
+__all__ = ["ARTIFACTS", "CHROMIUM", "PHONE", "BrowserThread", "Traffic", "add_to_artifact", "save_artifact"]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -109,3 +109,10 @@ def save_artifact(name: str, data: bytes | dict[str, Any]) -> Path:
     else:
         path.write_bytes(data)
     return path
+
+
+def add_to_artifact(name: str, entries: dict[str, Any]) -> Path:
+    """Adds entries to a JSON artifact another test may have written in this run (page weights of several pages)."""
+    path = ARTIFACTS / name
+    found: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return save_artifact(name, {**found, **entries})

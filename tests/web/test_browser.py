@@ -10,13 +10,15 @@ database).
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from service.stages.service import _today
 from tests.review.conftest import fetch
 from tests.support.server import live_server
-from tests.web.browser import PHONE, BrowserThread, Traffic, save_artifact
+from tests.web.browser import PHONE, BrowserThread, Traffic, add_to_artifact, save_artifact
 from tests.web.conftest import PASSWORD
 
 if TYPE_CHECKING:
@@ -28,9 +30,10 @@ if TYPE_CHECKING:
     from service.resources import Resources
     from service.settings import Settings
     from tests.support.server import LiveServer
-    from tests.web.conftest import Site
+    from tests.web.conftest import EvidenceSite, Site
 
 MAX_PAGE_BYTES = 300 * 1024
+TODAY = _today()
 
 
 @pytest.fixture(scope="module")
@@ -415,3 +418,77 @@ async def test_the_core_flow_works_without_javascript(
         mine[1]: None,
         mine[2]: None,
     }
+
+
+async def test_photo_evidence_and_a_village_meeting_on_a_phone(
+    browser: BrowserThread, server: LiveServer, evidence_site: EvidenceSite, resources: Resources
+) -> None:
+    """The riskiest-first queue with its badges; a checked household's thumbnails (loaded from this server), the
+    photos' EXIF points, its risk and checks; a village meeting recorded through the page moves its stage."""
+    origin = server.url
+    site = evidence_site.site
+    main = evidence_site.main
+    [stored] = await fetch(resources, "select risk_score from submissions where instance_id = $1", main)
+
+    def steps(chromium: Browser) -> dict[str, Any]:
+        context = _context(chromium, locale="vi-VN")
+        traffic = Traffic(context, origin)
+        page = context.new_page()
+        _sign_in(page, origin, "ward@example.org")
+        page.goto(f"{origin}{site.page('/queue')}")
+        page.get_by_role("link", name="Rủi ro cao nhất trước").click()
+        page.wait_for_url(re.compile("sort=risk"))
+        assert page.locator("details.filters").get_attribute("open") is None  # the order alone opens no filter
+        badges = page.locator("ol.queue .riskbadge").all_inner_texts()
+        scores = [int(b.split()[-1]) for b in badges]
+        assert len(scores) == 5, badges
+        assert scores == sorted(scores, reverse=True), badges
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        save_artifact("queue-risk-page.png", page.screenshot(full_page=True))
+
+        page.goto(f"{origin}{site.page(f'/households/{main}')}")
+        images = page.locator("ul.photos img")
+        assert images.count() == 3
+        assert all("/thumbnails/small" in (images.nth(i).get_attribute("src") or "") for i in range(3))
+        assert all(_photo_loaded(page, i) for i in range(3))
+        assert page.locator("svg circle.exif").count() == 2
+        assert page.locator(".facts .riskbadge").inner_text() == str(stored["risk_score"])
+        assert f"Điểm rủi ro: {stored['risk_score']}/100" in page.locator("section.evidence").inner_text()
+        assert page.locator("ul.photos .checks li").count() > 0
+        assert page.get_by_role("link", name=re.compile("Xem hộ kia")).count() == 1
+        page.locator("a.enlarge").first.click()
+        dialog = page.locator("dialog#lightbox")
+        dialog.wait_for(state="visible")
+        large = dialog.locator("img")
+        assert "/thumbnails/large" in (large.get_attribute("src") or "")
+        page.wait_for_function("() => document.querySelector('dialog#lightbox img').naturalWidth > 0")
+        dialog.get_by_role("button", name="Đóng").click()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        page.evaluate("window.scrollTo(0, 0)")
+        save_artifact("household-evidence-page.png", page.screenshot(full_page=True))
+
+        # The village meeting, through the page's own form.
+        form = page.locator("form[data-step=meeting]")
+        form.get_by_label("Ngày họp").fill(str(TODAY - timedelta(days=1)))
+        form.get_by_label("Tỉ lệ đồng ý (%)").fill("80")
+        form.get_by_label("Số người dự họp").fill("35")
+        form.get_by_role("button", name="Ghi").click()
+        page.wait_for_url(re.compile(r"stepped=1"))
+        assert "Đã họp thôn" in page.locator(".notice").inner_text()
+        assert "80 % đồng ý" in page.locator("#stages .history").inner_text()
+        save_artifact("household-stages.png", page.locator("#stages").screenshot())
+
+        fresh = chromium.new_context(**PHONE, storage_state=context.storage_state())
+        fresh_traffic = Traffic(fresh, origin)
+        before_photos, by_type = fresh_traffic.weigh(fresh.new_page(), f"{origin}{site.page(f'/households/{main}')}")
+        assert fresh_traffic.elsewhere() == []
+        fresh.close()
+        assert traffic.elsewhere() == [], traffic.elsewhere()
+        context.close()
+        return {"household with evidence": {"beforePhotos": before_photos, "byType": by_type}}
+
+    weights = await browser.run(steps)
+    add_to_artifact("page-weights.json", weights)
+    assert all(w["beforePhotos"] < MAX_PAGE_BYTES for w in weights.values()), weights
+    [row] = await fetch(resources, "select stage from submissions where instance_id = $1", main)
+    assert row["stage"] == "meeting"

@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from service.review.service import MAX_BULK
+from service.stages.models import STAGES
 from service.web.i18n import MESSAGES, Translator, negotiate
 from service.web.models import QUEUE_STATES
+from service.web.plan_views import PLAN_LABELS
 
 WEB = Path(__file__).resolve().parents[2] / "service" / "web"
 TEMPLATES = sorted((WEB / "templates").glob("*.html"))
@@ -44,10 +46,18 @@ def test_every_message_is_in_both_languages_with_the_same_placeholders() -> None
         assert {f for _, f, _, _ in fields.parse(vi) if f} == {f for _, f, _, _ in fields.parse(en) if f}, key
 
 
+def _built_keys() -> set[str]:
+    """Keys the pages build from a coded value ("state." ~ state): one per value the service knows."""
+    built = {f"state.{s}" for s in (*QUEUE_STATES, "all")} | {f"stage.{s}" for s in STAGES}
+    built |= {f"{group}.{code}" for group, codes in PLAN_LABELS.items() for code in codes}
+    return built
+
+
 def test_every_key_the_pages_use_exists_and_every_message_is_used() -> None:
     used = _used_keys()
     assert used - set(MESSAGES) == set()
-    built = {f"state.{s}" for s in (*QUEUE_STATES, "all")} | {k for k in MESSAGES if k.startswith(("error.", "class."))}
+    assert _built_keys() - set(MESSAGES) == set()
+    built = _built_keys() | {k for k in MESSAGES if k.startswith(("error.", "class."))}
     unused = set(MESSAGES) - _mentioned_keys() - built
     assert unused == set()
 

@@ -47,6 +47,8 @@
       if (!reason) return;
       reason.addEventListener("change", function () { reason.setCustomValidity(""); });
       form.addEventListener("submit", function (event) {
+        // Another button of the same form (the queue's bulk stage step) posts elsewhere and needs no reason.
+        if (event.submitter && event.submitter.hasAttribute("formaction")) return;
         var decision = event.submitter && event.submitter.name === "decision"
           ? event.submitter.value
           : (form.querySelector("select[name=decision]") || {}).value;
