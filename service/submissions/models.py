@@ -116,6 +116,10 @@ class SubmissionOut(Output, kw_only=True):
     # Photo evidence: 0-100, null until the checks first ran; `checks` counts them by severity.
     risk_score: int | None = None
     checks: CheckCountsOut | None = None
+    # The server's classification (service/classification; null where the rules do not apply) and whether the
+    # phone's provisional result differs from it.
+    classification: str | None = None
+    classification_mismatch: bool | None = None
 
     @classmethod
     def of(cls, row: SubmissionRow, *, extended: bool = False) -> SubmissionOut:
@@ -154,6 +158,8 @@ class SubmissionOut(Output, kw_only=True):
             final_classification=row.final_classification,
             risk_score=row.risk_score,
             checks=CheckCountsOut(info=row.evidence_info, warn=row.evidence_warn, risk=row.evidence_risk),
+            classification=row.classification,
+            classification_mismatch=row.classification_mismatch,
         )
 
 

@@ -87,6 +87,9 @@ class SubmissionRow(msgspec.Struct, frozen=True):
     evidence_info: int
     evidence_warn: int
     evidence_risk: int
+    # The server's classification (service/classification) and whether the phone computed another one.
+    classification: str | None
+    classification_mismatch: bool | None
     # Its current version (after edits, the newest).
     current_instance_id: str
     current_submitter_id: int | None
@@ -124,6 +127,7 @@ _SUBMISSION = """select s.id, s.instance_id, s.current_version_id, s.instance_na
     nullif(s.updated_at, s.created_at) as updated_at, s.reviewed_at,
     s.stage, s.stage_changed_at, s.final_classification,
     s.risk_score, s.evidence_info, s.evidence_warn, s.evidence_risk,
+    s.classification, s.classification_mismatch,
     v.instance_id as current_instance_id,
     coalesce(v.submitter_user_id, v.submitter_app_user_id) as current_submitter_id,
     v.device_id as current_device_id, v.user_agent as current_user_agent, v.received_at as current_created_at,

@@ -141,6 +141,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "household.risk": ("Điểm rủi ro: {score}/100", "Risk score: {score}/100"),
     "household.original": ("Ảnh gốc", "Original photo"),
     "household.risk_score": ("Điểm rủi ro", "Risk score"),
+    "household.classification": ("Phân loại (máy chủ tính)", "Classification (computed by the server)"),
+    "household.mismatch": ("khác kết quả sơ bộ trên máy", "differs from the phone's provisional result"),
     # Photo evidence
     "severity.info": ("Thông tin", "Note"),
     "severity.warn": ("Cảnh báo", "Warning"),

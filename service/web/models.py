@@ -363,6 +363,9 @@ class HouseholdView(msgspec.Struct, frozen=True, kw_only=True):
     notice: str | None = None
     stages: StagesView | None = None
     plan: PlanView | None = None
+    # The server's classification (null where the rules do not apply), and whether the phone computed another one.
+    classification: str | None = None
+    classification_mismatch: bool = False
 
 
 class SummaryRowView(msgspec.Struct, frozen=True, kw_only=True):

@@ -360,6 +360,8 @@ async def household_page(
         notice=await _household_notice(res, access, xml_form_id, flash, stages, t),
         stages=stages,
         plan=await plan_view(res, access, xml_form_id, instance_id, t),
+        classification=submission.classification,
+        classification_mismatch=bool(submission.classification_mismatch),
     )
 
 

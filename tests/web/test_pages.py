@@ -48,6 +48,9 @@ async def test_a_commune_supervisor_reviews_a_household(client: AsyncTestClient[
     page = await client.get(site.page(f"/households/{mine[0]}"))
     assert page.status_code == 200, page.text
     assert "Ảnh mặt trước toàn bộ nhà" in page.text
+    # The server's classification beside the phone's provisional one.
+    assert "Phân loại (máy chủ tính)" in page.text
+    assert "Phân loại sơ bộ" in page.text
 
 
 async def test_pages_speak_the_reader_s_language(client: AsyncTestClient[Litestar], site: Site) -> None:
