@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.progress.kit import TOTALS_CSV, shape_site
 from tests.review.conftest import fetch
 
 if TYPE_CHECKING:
@@ -21,45 +22,10 @@ if TYPE_CHECKING:
     from service.resources import Resources
     from tests.web.conftest import Site
 
-TOTALS_CSV = "area_code,year,households\n19750,2023,100\n19753,2023,40\n481,2023,200\n20044,2023,80\n"
-
-
-async def _shape(
-    resources: Resources, instance_id: str, *, final: str | None = None, server: str | None, prior: str, eligible: bool
-) -> None:
-    """Set what progress reads of a household: its classes, its status before the review, its 2023 housing rule."""
-    detail = {"tempHouse2023": {"eligible": eligible}}
-    async with resources.pool.acquire() as conn:
-        await conn.execute(
-            """update submissions set classification = $2, final_classification = $3, classification_detail = $4
-            where instance_id = $1""",
-            instance_id,
-            server,
-            final,
-            detail,
-        )
-        await conn.execute(
-            """update submission_versions v
-            set answers = jsonb_set(v.answers, '{g_hh,prior_status}', to_jsonb($2::text))
-            from submissions s where s.current_version_id = v.id and s.instance_id = $1""",
-            instance_id,
-            prior,
-        )
-
 
 @pytest.fixture
 async def shaped(resources: Resources, site: Site) -> dict[str, str]:
-    """name → instanceID. In 19750: escaped (poor → near-poor), fell back (escaped → poor, recognised poor over the
-    server's near-poor), newly poor (none → poor); in 19753: still poor; in 20044: near-poor, unclassified before."""
-    a, b, c = site.households["19750"]
-    [d] = site.households["19753"]
-    [e] = site.households["20044"]
-    await _shape(resources, a, server="near_poor", prior="poor", eligible=True)
-    await _shape(resources, b, server="near_poor", final="poor", prior="escaped", eligible=True)
-    await _shape(resources, c, server="poor", prior="none", eligible=False)
-    await _shape(resources, d, server="poor", prior="poor", eligible=True)
-    await _shape(resources, e, server="unclassified", prior="near_poor", eligible=False)
-    return {"escaped": a, "fell_back": b, "newly_poor": c, "still_poor": d, "a_luoi": e}
+    return await shape_site(resources, site)
 
 
 def _rows(body: dict[str, Any]) -> dict[str | None, dict[str, Any]]:
