@@ -60,3 +60,16 @@ insert into poor_districts (area_code, listed_from, listed_until, listed_by, exi
     ('481', 2022, 2024, 'Decision 353/QĐ-TTg (15/3/2022)', 'Decision 702/QĐ-TTg (22/7/2024)',
      'The exit criteria (the poor rate a district must fall below) were not in the sources; set the threshold '
      'here once it is confirmed from the official text.');
+
+-- Progress counts households by their status before the review (the example form's prior_status). Reading that
+-- answer from every household's answers took seconds at 100,000 households; these partial indexes hold the versions
+-- with each status, so the count reads their ids instead. The predicates must stay exactly those of _PRIOR in
+-- service/progress/queries.py, or counting stops using them (and is slow, not wrong).
+create index submission_versions_prior_poor_idx on submission_versions (form_id, id)
+    where (answers #>> '{g_hh,prior_status}') = 'poor';
+create index submission_versions_prior_near_poor_idx on submission_versions (form_id, id)
+    where (answers #>> '{g_hh,prior_status}') = 'near_poor';
+create index submission_versions_prior_escaped_idx on submission_versions (form_id, id)
+    where (answers #>> '{g_hh,prior_status}') = 'escaped';
+create index submission_versions_prior_none_idx on submission_versions (form_id, id)
+    where (answers #>> '{g_hh,prior_status}') = 'none';

@@ -29,7 +29,9 @@ async def shape_household(
     detail = {"tempHouse2023": {"eligible": eligible}}
     async with resources.pool.acquire() as conn:
         await conn.execute(
-            """update submissions set classification = $2, final_classification = $3, classification_detail = $4
+            # Arrived during the 2023 review (a household's round is the year it arrived), in the same order.
+            """update submissions set classification = $2, final_classification = $3, classification_detail = $4,
+                created_at = created_at - (now() - timestamptz '2023-10-02 09:00+07')
             where instance_id = $1""",
             instance_id,
             server,

@@ -221,7 +221,9 @@ async def test_import_errors_name_their_line(
     assert (await _import(client, site.world.headers["admin"], TOTALS_CSV)).status_code == 200
 
 
-async def test_totals_edited_one_by_one(client: AsyncTestClient[Litestar], resources: Resources, site: Site) -> None:
+async def test_totals_edited_one_by_one(
+    client: AsyncTestClient[Litestar], resources: Resources, site: Site, shaped: dict[str, str]
+) -> None:
     manager, district = site.world.headers["manager"], site.world.headers["district"]
     one = "/v1/areas/19750/household-totals/2023"
     changed = await client.patch(one, json={"households": 120}, headers=manager)
