@@ -22,6 +22,7 @@ from service.jobs import routes as job_routes
 from service.odata import routes as odata_routes
 from service.openrosa import routes as openrosa_routes
 from service.plans import routes as plan_routes
+from service.progress import routes as progress_routes
 from service.projects import routes as project_routes
 from service.resources import open_resources
 from service.review import routes as review_routes
@@ -55,6 +56,7 @@ PROJECT_SCOPED = [
     export_routes.router,
     stage_routes.router,
     plan_routes.router,
+    progress_routes.form_router,
     odata_routes.router,
     evidence_routes.router,
 ]
@@ -82,6 +84,7 @@ def create_app(settings: Settings) -> Litestar:
             auth_routes.router,
             project_routes.router,
             area_routes.areas_router,
+            progress_routes.areas_router,
             audit_routes.router,
             job_routes.router,
             Router(path="/v1", route_handlers=PROJECT_SCOPED, dependencies=header_auth()),

@@ -79,6 +79,17 @@ class Problem(Exception):
         return cls(400.8, f"Unexpected {field} value; {reason}", {"field": field})
 
     @classmethod
+    def csv_invalid(cls, problems: list[tuple[int, str]]) -> Problem:
+        """A CSV upload with wrong rows: the first problem in the message, every one (line, problem) in details."""
+        line, first = problems[0]
+        more = f" ({len(problems) - 1} more problems in details)" if len(problems) > 1 else ""
+        return cls(
+            400.8,
+            f"Unexpected CSV value on line {line}: {first}{more}",
+            {"field": "CSV", "line": line, "problems": [{"line": n, "problem": p} for n, p in problems]},
+        )
+
+    @classmethod
     def key_does_not_exist(cls, fields: str, values: str, table: str) -> Problem:
         return cls(400.14, f"The given {fields} {values} for {table} does not exist.", {"field": fields})
 

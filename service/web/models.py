@@ -132,6 +132,7 @@ class FormLink(msgspec.Struct, frozen=True):
     name: str
     queue_url: str
     summary_url: str
+    progress_url: str = ""
 
 
 class HomeView(msgspec.Struct, frozen=True):

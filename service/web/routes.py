@@ -26,6 +26,7 @@ from service.media.sniff import IMAGE_TYPES
 from service.submissions import reading
 
 from . import actions, service
+from . import progress as progress_views
 from .i18n import Translator
 from .models import Flash, QueueQuery
 from .rendering import (
@@ -485,6 +486,41 @@ async def summary(
     return page(request, "summary.html", t=translator, session=web_session, view=view)
 
 
+_Year = Annotated[int | None, QueryParameter(required=False, ge=2000, le=2100)]
+
+
+@get(f"{_FORM}/progress")
+async def progress(
+    request: Request[Any, Any, Any],
+    resources: ResourcesDep,
+    access: AccessDep,
+    web_session: SessionDep,
+    translator: TranslatorDep,
+    xml_form_id: FromPath[str],
+    year: _Year = None,
+    district: _Text = None,
+) -> Template:
+    view = await progress_views.progress_page(
+        resources, access, xml_form_id, year=year, district=district or None, t=translator
+    )
+    return page(request, "progress.html", t=translator, session=web_session, view=view)
+
+
+@get(f"{_FORM}/progress.csv")
+async def progress_csv(
+    resources: ResourcesDep, access: AccessDep, xml_form_id: FromPath[str], year: _Year = None, district: _Text = None
+) -> Response[bytes]:
+    """The page's figures as the API's CSV, for readers who have the session cookie rather than a token."""
+    name, content = await progress_views.progress_csv(
+        resources, access, xml_form_id, year=year, district=district or None
+    )
+    return Response(
+        content=content,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": content_disposition("attachment", name), "Cache-Control": "no-store"},
+    )
+
+
 router = Router(
     path="/review",
     route_handlers=[
@@ -505,6 +541,8 @@ router = Router(
         bulk,
         undo,
         summary,
+        progress,
+        progress_csv,
     ],
     dependencies={
         "web_session": Provide(_web_session),

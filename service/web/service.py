@@ -88,6 +88,7 @@ def _form_links(project_id: int, listed: list[tuple[str, str]]) -> list[FormLink
             name=name,
             queue_url=queue_url(project_id, xml_form_id),
             summary_url=f"{form_base(project_id, xml_form_id)}/summary",
+            progress_url=f"{form_base(project_id, xml_form_id)}/progress",
         )
         for xml_form_id, name in listed
     ]
