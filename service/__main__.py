@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from service.db.embedded import embedded_postgres
 from service.db.migrate import MigrationError, migrate_url
 from service.logs import configure_logging
-from service.settings import PROVINCE_TZ, Settings, SettingsError
+from service.settings import Settings, SettingsError
 from service.startup import prepare_in_child
 
 if TYPE_CHECKING:
@@ -305,9 +305,9 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _moment(text: str) -> datetime:
-    """An ISO date or time; without a zone, the province's (UTC+7)."""
+    """An ISO date or time; without a zone, the offices' (REVIEW_TIME_ZONE)."""
     moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=PROVINCE_TZ)
+    return moment if moment.tzinfo else moment.replace(tzinfo=Settings.from_env().local_zone())
 
 
 def _psql() -> str:

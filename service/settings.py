@@ -6,20 +6,20 @@ Nothing reads the environment at import time. `main()` calls `Settings.from_env(
 
 from __future__ import annotations
 
+import functools
 import os
-from datetime import timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from datetime import date
 
-__all__ = ["PROVINCE_TZ", "Settings", "SettingsError"]
-
-# Vietnam keeps UTC+7 all year (no daylight saving): the calendar dates of meetings, postings and decisions.
-PROVINCE_TZ = timezone(timedelta(hours=7))
+__all__ = ["Settings", "SettingsError"]
 
 _SECRET_FIELDS = frozenset({"database_url", "s3_secret_access_key", "admin_password"})
 
@@ -137,7 +137,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     province_name: str = "Tỉnh Thừa Thiên Huế"
     province_name_en: str = "Thua Thien Hue Province"
 
-    # The review pages show times in the offices' time zone (an IANA name), and read their date filters in it.
+    # The offices' time zone (an IANA name): the review pages show times and read date filters in it, and the
+    # review stages, exit plans and progress take their calendar dates from it (local_zone, local_today).
     review_time_zone: str = "Asia/Ho_Chi_Minh"
     # Background jobs (service/jobs): `survey worker` processes; `serve` starts `serve_workers` of them beside the web
     # workers. Each runs `worker_concurrency` jobs at once, at `worker_nice` and, with `worker_idle` (Linux), in the
@@ -241,5 +242,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 message = message.replace(f"`$.{name}`", name.upper())
             raise SettingsError(f"invalid setting: {message}") from None
 
+    def local_zone(self) -> ZoneInfo:
+        return _zone(self.review_time_zone)
+
+    def local_today(self) -> date:
+        """Today's date in the offices' time zone (what meeting, posting, decision and visit dates are checked
+        against)."""
+        return datetime.now(self.local_zone()).date()
+
     def with_changes(self, **changes: object) -> Settings:
         return msgspec.structs.replace(self, **changes)
+
+
+@functools.cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from .models import NewArea
 
-__all__ = ["list_areas", "refresh_household_areas", "set_area_fields", "upsert_areas"]
+__all__ = ["lineage", "list_areas", "refresh_household_areas", "set_area_fields", "upsert_areas"]
 
 
 async def upsert_areas(conn: Connection, areas: list[NewArea]) -> int:
@@ -85,3 +85,17 @@ async def refresh_household_areas(
         village,
     )
     return int(status.rpartition(" ")[2])
+
+
+async def lineage(conn: Connection, codes: list[str]) -> dict[str, set[str]]:
+    """code → the code itself and every area above it (known areas only)."""
+    rows = await conn.fetch(
+        """with recursive up as (
+            select code as start, code, parent_code from areas where code = any($1::text[])
+            union all
+            select u.start, a.code, a.parent_code from areas a join up u on a.code = u.parent_code
+        )
+        select start, array_agg(code) as codes from up group by start""",
+        codes,
+    )
+    return {row["start"]: set(row["codes"]) for row in rows}

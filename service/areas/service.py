@@ -26,7 +26,7 @@ from .fields import answer_path, area_fields_for
 from .models import AREA_LEVELS, AreaFields, AreaOut, LoadedAreas, NewArea
 
 if TYPE_CHECKING:
-    from service.auth.access import Access
+    from service.auth.access import Access, Scope
     from service.auth.models import Actor
     from service.db.pool import Connection
     from service.forms.choices import Choice
@@ -206,3 +206,16 @@ async def import_areas_csv(res: Resources, actor: Actor, data: bytes) -> LoadedA
     return LoadedAreas(
         districts=counts["district"], communes=counts["commune"], villages=counts["village"], households_updated=0
     )
+
+
+async def lineage(conn: Connection, codes: list[str]) -> dict[str, set[str]]:
+    """code → the code itself and every area above it (known areas only). For other capabilities' scope checks:
+    a role bound to a district reaches its communes and villages."""
+    return await queries.lineage(conn, codes)
+
+
+async def within_scope(conn: Connection, scope: Scope, area: str) -> bool:
+    """The area is one of the scope's areas or lies below one of them (an unknown code reaches nothing)."""
+    if scope.areas is None or area in scope.areas:
+        return True
+    return bool((await lineage(conn, [area])).get(area, set()) & set(scope.areas))

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, Router, get
-from litestar.params import FromPath, QueryParameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, QueryParameter, SkipValidation
 from litestar.response import Stream
 
 from service.downloads import content_disposition
@@ -25,6 +26,16 @@ Since = Annotated[datetime | None, QueryParameter(name="since", required=False)]
 Until = Annotated[datetime | None, QueryParameter(name="until", required=False)]
 Version = Annotated[str | None, QueryParameter(name="version", required=False, max_length=200)]
 Labels = Annotated[Literal["vi", "en"] | None, QueryParameter(name="labels", required=False)]
+
+
+def _households(
+    states: States = None, area: Area = None, since: Since = None, until: Until = None, version: Version = None
+) -> HouseholdFilter:
+    """The filters every export takes (within the caller's areas, always)."""
+    return HouseholdFilter(states=states, area=area, since=since, until=until, form_version=version)
+
+
+HouseholdsDep = NamedDependency[SkipValidation[HouseholdFilter]]
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -86,15 +97,11 @@ async def csv_zip(
     access: AccessDep,
     api_prefix: ApiPrefixDep,
     xml_form_id: FromPath[str],
+    households: HouseholdsDep,
     attachments: Flag = None,
     split_select_multiples: Annotated[str | None, QueryParameter(name="splitSelectMultiples", required=False)] = None,
     group_paths: Annotated[str | None, QueryParameter(name="groupPaths", required=False)] = None,
     labels: Labels = None,
-    states: States = None,
-    area: Area = None,
-    since: Since = None,
-    until: Until = None,
-    version: Version = None,
 ) -> Response[bytes] | Stream:
     """Every table as CSV (the households, one per repeat), and the photos under media/ unless attachments=false."""
     options = ExportOptions(
@@ -103,7 +110,6 @@ async def csv_zip(
         labels=labels,
         media=_flag(attachments, True),
     )
-    households = HouseholdFilter(states=states, area=area, since=since, until=until, form_version=version)
     return await _export(request, resources, access, api_prefix, xml_form_id, "zip", options, households)
 
 
@@ -114,20 +120,15 @@ async def csv(
     access: AccessDep,
     api_prefix: ApiPrefixDep,
     xml_form_id: FromPath[str],
+    households: HouseholdsDep,
     split_select_multiples: Annotated[str | None, QueryParameter(name="splitSelectMultiples", required=False)] = None,
     group_paths: Annotated[str | None, QueryParameter(name="groupPaths", required=False)] = None,
     labels: Labels = None,
-    states: States = None,
-    area: Area = None,
-    since: Since = None,
-    until: Until = None,
-    version: Version = None,
 ) -> Response[bytes] | Stream:
     """The households' table alone."""
     options = ExportOptions(
         split_select_multiples=_flag(split_select_multiples, False), group_paths=_flag(group_paths, True), labels=labels
     )
-    households = HouseholdFilter(states=states, area=area, since=since, until=until, form_version=version)
     return await _export(request, resources, access, api_prefix, xml_form_id, "csv", options, households)
 
 
@@ -138,17 +139,12 @@ async def spreadsheet(
     access: AccessDep,
     api_prefix: ApiPrefixDep,
     xml_form_id: FromPath[str],
+    households: HouseholdsDep,
     split_select_multiples: Annotated[str | None, QueryParameter(name="splitSelectMultiples", required=False)] = None,
     labels: Labels = None,
-    states: States = None,
-    area: Area = None,
-    since: Since = None,
-    until: Until = None,
-    version: Version = None,
 ) -> Response[bytes] | Stream:
     """One sheet per table (the households, one per repeat), written in constant memory."""
     options = ExportOptions(split_select_multiples=_flag(split_select_multiples, False), labels=labels, media=False)
-    households = HouseholdFilter(states=states, area=area, since=since, until=until, form_version=version)
     return await _export(request, resources, access, api_prefix, xml_form_id, "xlsx", options, households)
 
 
@@ -159,14 +155,9 @@ async def geojson(
     access: AccessDep,
     api_prefix: ApiPrefixDep,
     xml_form_id: FromPath[str],
-    states: States = None,
-    area: Area = None,
-    since: Since = None,
-    until: Until = None,
-    version: Version = None,
+    households: HouseholdsDep,
 ) -> Response[bytes] | Stream:
     """The households as a GeoJSON FeatureCollection (their main geopoint), for QGIS and web maps."""
-    households = HouseholdFilter(states=states, area=area, since=since, until=until, form_version=version)
     options = ExportOptions(media=False)
     return await _export(request, resources, access, api_prefix, xml_form_id, "geojson", options, households)
 
@@ -186,5 +177,6 @@ async def changes(
 router = Router(
     path="/projects/{project_id:int}/forms/{xml_form_id:str}",
     route_handlers=[csv_zip, csv, spreadsheet, geojson, changes],
+    dependencies={"households": Provide(_households, sync_to_thread=False)},
     tags=["exports"],
 )

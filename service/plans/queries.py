@@ -148,51 +148,46 @@ async def _touch(conn: Connection, plan_id: int) -> None:
     await conn.execute("update exit_plans set updated_at = now() where id = $1", plan_id)
 
 
-# $1 scope, $2 form, $3 an area code, $4 today, $5/$6 the cursor (a position: id, or due date and action id), $7 limit.
-_GAP_SQL: dict[str, str] = {
-    "no_plan": f"""select s.id as submission_id, s.instance_id, s.instance_name, s.district_code, s.commune_code,
-            s.village_code, {_CLASS} as classification, s.created_at, null::bigint as action_id, null as action,
-            null as responsible, null::date as due_date
-        from submissions s join submission_versions cv on cv.id = s.current_version_id
-        where s.form_id = $2 and s.deleted_at is null and {IN_SCOPE}
-          and ($3::text is null or s.area_codes @> array[$3::text])
-          and {_CLASS} in ('poor', 'near_poor')
-          and not exists (select 1 from exit_plans p where p.submission_id = s.id)
-          and ($6::bigint is null or s.id > $6::bigint) and $4::date is not null and $5::date is null
-        order by s.id limit $7""",
-    "no_owner": f"""select s.id as submission_id, s.instance_id, s.instance_name, s.district_code, s.commune_code,
-            s.village_code, {_CLASS} as classification, s.created_at, null::bigint as action_id, null as action,
-            null as responsible, null::date as due_date
-        from submissions s join submission_versions cv on cv.id = s.current_version_id
-        join exit_plans p on p.submission_id = s.id
-        where s.form_id = $2 and s.deleted_at is null and {IN_SCOPE}
-          and ($3::text is null or s.area_codes @> array[$3::text])
-          and p.owner_name is null and p.owner_user_id is null and p.agency is null
-          and ($6::bigint is null or s.id > $6::bigint) and $4::date is not null and $5::date is null
-        order by s.id limit $7""",
-    "no_agency": f"""select s.id as submission_id, s.instance_id, s.instance_name, s.district_code, s.commune_code,
-            s.village_code, {_CLASS} as classification, s.created_at, null::bigint as action_id, null as action,
-            null as responsible, null::date as due_date
-        from submissions s join submission_versions cv on cv.id = s.current_version_id
-        left join exit_plans p on p.submission_id = s.id
-        where s.form_id = $2 and s.deleted_at is null and {IN_SCOPE}
-          and ($3::text is null or s.area_codes @> array[$3::text])
-          and {_CLASS} in ('poor', 'near_poor') and {_NO_WORKING_CAPACITY} and p.agency is null
-          and ($6::bigint is null or s.id > $6::bigint) and $4::date is not null and $5::date is null
-        order by s.id limit $7""",
-    "overdue": f"""select s.id as submission_id, s.instance_id, s.instance_name, s.district_code, s.commune_code,
-            s.village_code, {_CLASS} as classification, s.created_at, a.id as action_id, a.description as action,
-            a.responsible, a.due_date
-        from exit_plan_actions a
-        join exit_plans p on p.id = a.plan_id
-        join submissions s on s.id = p.submission_id
-        join submission_versions cv on cv.id = s.current_version_id
-        where s.form_id = $2 and s.deleted_at is null and {IN_SCOPE}
-          and ($3::text is null or s.area_codes @> array[$3::text])
-          and a.done_on is null and a.due_date < $4::date
-          and ($5::date is null or (a.due_date, a.id) > ($5::date, $6::bigint))
-        order by a.due_date, a.id limit $7""",
+_GAP_COLUMNS = f"""s.id as submission_id, s.instance_id, s.instance_name, s.district_code, s.commune_code,
+    s.village_code, {_CLASS} as classification, s.created_at"""
+_GAP_HOUSEHOLDS = f"""s.form_id = $2 and s.deleted_at is null and {IN_SCOPE}
+    and ($3::text is null or s.area_codes @> array[$3::text])"""
+
+
+def _household_gap(joins: str, condition: str) -> str:
+    """Households lacking something, in id order. $1 scope, $2 form, $3 an area code, $4 the last id seen, $5 limit."""
+    return f"""select {_GAP_COLUMNS}, null::bigint as action_id, null as action, null as responsible,
+            null::date as due_date
+        from submissions s join submission_versions cv on cv.id = s.current_version_id {joins}
+        where {_GAP_HOUSEHOLDS} and {condition} and ($4::bigint is null or s.id > $4::bigint)
+        order by s.id limit $5"""
+
+
+_HOUSEHOLD_GAPS: dict[str, str] = {
+    "no_plan": _household_gap(
+        "",
+        f"""{_CLASS} in ('poor', 'near_poor')
+            and not exists (select 1 from exit_plans p where p.submission_id = s.id)""",
+    ),
+    "no_owner": _household_gap(
+        "join exit_plans p on p.submission_id = s.id",
+        "p.owner_name is null and p.owner_user_id is null and p.agency is null",
+    ),
+    "no_agency": _household_gap(
+        "left join exit_plans p on p.submission_id = s.id",
+        f"{_CLASS} in ('poor', 'near_poor') and {_NO_WORKING_CAPACITY} and p.agency is null",
+    ),
 }
+# Overdue actions, most overdue first. $1 scope, $2 form, $3 an area code, $4 today, $5/$6 the last (due date,
+# action id) seen, $7 limit.
+_OVERDUE = f"""select {_GAP_COLUMNS}, a.id as action_id, a.description as action, a.responsible, a.due_date
+    from exit_plan_actions a
+    join exit_plans p on p.id = a.plan_id
+    join submissions s on s.id = p.submission_id
+    join submission_versions cv on cv.id = s.current_version_id
+    where {_GAP_HOUSEHOLDS} and a.done_on is null and a.due_date < $4::date
+      and ($5::date is null or (a.due_date, a.id) > ($5::date, $6::bigint))
+    order by a.due_date, a.id limit $7"""
 
 
 async def gaps(
@@ -208,5 +203,8 @@ async def gaps(
 ) -> list[GapRow]:
     """One page of a gap list: households in id order, overdue actions most overdue first."""
     after_date, after_id = after if after else (None, None)
-    rows = await conn.fetch(_GAP_SQL[gap], scope.area_filter, form_id, area, today, after_date, after_id, limit)
+    if gap == "overdue":
+        rows = await conn.fetch(_OVERDUE, scope.area_filter, form_id, area, today, after_date, after_id, limit)
+    else:
+        rows = await conn.fetch(_HOUSEHOLD_GAPS[gap], scope.area_filter, form_id, area, after_id, limit)
     return many(rows, GapRow)

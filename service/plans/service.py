@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -26,7 +26,6 @@ import msgspec
 from service.audits import record_audit
 from service.errors import Problem
 from service.forms.access import authorized_form
-from service.settings import PROVINCE_TZ
 from service.submissions import queries as submission_queries
 
 from . import queries
@@ -44,10 +43,6 @@ __all__ = ["MAX_GAP_PAGE", "add_action", "add_visit", "change_action", "gaps", "
 MAX_GAP_PAGE = 500
 
 
-def _today() -> date:
-    return datetime.now(PROVINCE_TZ).date()
-
-
 async def _household(
     conn: Connection, access: Access, verb: str, xml_form_id: str, instance_id: str
 ) -> tuple[Scope, int]:
@@ -59,8 +54,7 @@ async def _household(
     return scope, row.id
 
 
-async def _shown(conn: Connection, instance_id: str, plan: PlanRow) -> PlanOut:
-    today = _today()
+async def _shown(conn: Connection, instance_id: str, plan: PlanRow, today: date) -> PlanOut:
     actions = await queries.actions_of(conn, plan.id)
     visits = await queries.visits_of(conn, plan.id)
     return PlanOut(
@@ -106,7 +100,7 @@ async def plan_of(res: Resources, access: Access, xml_form_id: str, instance_id:
         plan = await queries.plan_of(conn, scope, submission_id)
         if plan is None:
             raise Problem.not_found("exit plan")
-        return await _shown(conn, instance_id, plan)
+        return await _shown(conn, instance_id, plan, res.settings.local_today())
 
 
 async def set_plan(res: Resources, access: Access, xml_form_id: str, instance_id: str, data: PlanIn) -> PlanOut:
@@ -114,16 +108,16 @@ async def set_plan(res: Resources, access: Access, xml_form_id: str, instance_id
         scope, submission_id = await _household(conn, access, "plan.manage", xml_form_id, instance_id)
         plan = await queries.upsert_plan(conn, scope, submission_id, data, access.actor.user_id)
         await _audit(conn, access, "plan.update", instance_id, msgspec.to_builtins(data))
-        return await _shown(conn, instance_id, plan)
+        return await _shown(conn, instance_id, plan, res.settings.local_today())
 
 
 async def add_action(res: Resources, access: Access, xml_form_id: str, instance_id: str, data: ActionIn) -> PlanOut:
-    _check_action_dates(data.due_date, data.done_on)
+    _check_action_dates(data.due_date, data.done_on, res.settings.local_today())
     async with res.pool.acquire() as conn, conn.transaction():
         plan = await _plan_to_change(conn, access, xml_form_id, instance_id)
         action_id = await queries.insert_action(conn, plan.id, data)
         await _audit(conn, access, "plan.action", instance_id, {"actionId": action_id, **msgspec.to_builtins(data)})
-        return await _shown(conn, instance_id, plan)
+        return await _shown(conn, instance_id, plan, res.settings.local_today())
 
 
 async def change_action(
@@ -137,23 +131,23 @@ async def change_action(
         if not await queries.update_action(conn, plan.id, action_id, changes):
             raise Problem.not_found("action")
         current = next(a for a in await queries.actions_of(conn, plan.id) if a.id == action_id)
-        _check_action_dates(current.due_date, current.done_on)
+        _check_action_dates(current.due_date, current.done_on, res.settings.local_today())
         await _audit(conn, access, "plan.action", instance_id, {"actionId": action_id, **msgspec.to_builtins(changes)})
-        return await _shown(conn, instance_id, plan)
+        return await _shown(conn, instance_id, plan, res.settings.local_today())
 
 
 async def add_visit(res: Resources, access: Access, xml_form_id: str, instance_id: str, data: VisitIn) -> PlanOut:
-    if data.visit_date > _today():
+    if data.visit_date > res.settings.local_today():
         raise Problem.unexpected_value("visitDate", "a visit cannot be in the future")
     async with res.pool.acquire() as conn, conn.transaction():
         plan = await _plan_to_change(conn, access, xml_form_id, instance_id)
         await queries.insert_visit(conn, plan.id, data, access.actor.user_id)
         await _audit(conn, access, "plan.visit", instance_id, msgspec.to_builtins(data))
-        return await _shown(conn, instance_id, plan)
+        return await _shown(conn, instance_id, plan, res.settings.local_today())
 
 
-def _check_action_dates(due: date | None, done: date | None) -> None:
-    if done is not None and done > _today():
+def _check_action_dates(due: date | None, done: date | None, today: date) -> None:
+    if done is not None and done > today:
         raise Problem.unexpected_value("doneOn", "an action cannot be done in the future")
     if due is not None and not date(2021, 1, 1) <= due <= date(2035, 12, 31):
         raise Problem.unexpected_value("dueDate", "a due date within the programme (2021 to 2035)")
@@ -194,7 +188,14 @@ async def gaps(
     async with res.pool.acquire() as conn:
         form = await authorized_form(conn, access, xml_form_id, "submission.list")
         rows = await queries.gaps(
-            conn, scope, form.id, wanted, area=area, today=_today(), after=_decode(cursor), limit=limit
+            conn,
+            scope,
+            form.id,
+            wanted,
+            area=area,
+            today=res.settings.local_today(),
+            after=_decode(cursor),
+            limit=limit,
         )
     last = rows[-1] if len(rows) == limit else None
     next_cursor = None

@@ -28,7 +28,6 @@ __all__ = [
     "household_counts",
     "household_totals",
     "household_years",
-    "lineage",
     "manager_areas",
     "poor_districts",
     "set_household_total",
@@ -163,20 +162,6 @@ async def area_levels(conn: Connection, codes: list[str]) -> dict[str, str]:
     """code → level of the known areas among `codes`."""
     rows = await conn.fetch("select code, level from areas where code = any($1::text[])", codes)
     return {row["code"]: row["level"] for row in rows}
-
-
-async def lineage(conn: Connection, codes: list[str]) -> dict[str, set[str]]:
-    """code → the code itself and every area above it (known areas only)."""
-    rows = await conn.fetch(
-        """with recursive up as (
-            select code as start, code, parent_code from areas where code = any($1::text[])
-            union all
-            select u.start, a.code, a.parent_code from areas a join up u on a.code = u.parent_code
-        )
-        select start, array_agg(code) as codes from up group by start""",
-        codes,
-    )
-    return {row["start"]: set(row["codes"]) for row in rows}
 
 
 async def manager_areas(conn: Connection, user_id: int) -> list[list[str] | None]:

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from service.errors import Problem
 from service.forms.access import authorized_form
@@ -44,7 +42,7 @@ async def progress(
     async with res.pool.acquire() as conn:
         form = await authorized_form(conn, access, xml_form_id, "submission.list")
         years = [y.year for y in await queries.household_years(conn, scope, form.id, zone)]
-        chosen = year if year is not None else (years[0] if years else datetime.now(ZoneInfo(zone)).year)
+        chosen = year if year is not None else (years[0] if years else res.settings.local_today().year)
         counts = await queries.household_counts(conn, scope, form.id, chosen, zone)
         areas = await queries.area_totals(conn, chosen)
         targets = await queries.targets(conn)

@@ -15,6 +15,7 @@ import csv
 import io
 from typing import TYPE_CHECKING, Any
 
+from service.areas import service as areas
 from service.audits import record_audit
 from service.auth.access import require_admin
 from service.errors import Problem
@@ -67,7 +68,7 @@ async def _require_editor(conn: Connection, actor: Actor, codes: list[str]) -> N
     if any(grant is None for grant in grants):
         return
     reach = {code for grant in grants for code in grant or []}
-    lineage = await queries.lineage(conn, codes)
+    lineage = await areas.lineage(conn, codes)
     if any(not (lineage.get(code, {code}) & reach) for code in codes):
         raise Problem.insufficient_rights()
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
+from service.areas import service as areas
 from service.audits import record_audit
 from service.classification import CLASSES
 from service.errors import Problem
@@ -133,18 +134,19 @@ def _clean_note(note: str | None) -> str | None:
 
 async def _household(
     conn: Connection, access: Access, verb: str, xml_form_id: str, instance_id: str
-) -> tuple[Scope, SubmissionRow]:
+) -> tuple[Scope, int, SubmissionRow]:
+    """The reader's scope, the form's id and the household (404 outside the scope)."""
     scope = access.scope(verb)
     form = await authorized_form(conn, access, xml_form_id, verb)
     row = await submission_queries.get_submission(conn, scope, form.id, instance_id)
     if row is None:
         raise Problem.not_found("submission")
-    return scope, row
+    return scope, form.id, row
 
 
 async def list_comments(res: Resources, access: Access, xml_form_id: str, instance_id: str) -> list[CommentOut]:
     async with res.pool.acquire() as conn:
-        scope, row = await _household(conn, access, "submission.read", xml_form_id, instance_id)
+        scope, _, row = await _household(conn, access, "submission.read", xml_form_id, instance_id)
         return [CommentOut.from_row(c) for c in await queries.list_comments(conn, scope, row.id)]
 
 
@@ -156,16 +158,15 @@ async def add_comment(res: Resources, access: Access, xml_form_id: str, instance
     if actor_id is None:
         raise Problem.insufficient_rights()  # app users and the system do not comment
     async with res.pool.acquire() as conn, conn.transaction():
-        _, row = await _household(conn, access, "submission.read", xml_form_id, instance_id)
+        _, form_id, row = await _household(conn, access, "submission.read", xml_form_id, instance_id)
         comment = await queries.insert_comment(conn, row.id, actor_id, text)
-        form = await authorized_form(conn, access, xml_form_id, "submission.read")
-        await record_change(conn, form_id=form.id, submission_id=row.id, kind="comment", actor_user_id=actor_id)
+        await record_change(conn, form_id=form_id, submission_id=row.id, kind="comment", actor_user_id=actor_id)
         await record_audit(
             conn,
             "comment.create",
             actor_user_id=actor_id,
             project_id=access.project_id,
-            form_id=form.id,
+            form_id=form_id,
             details={"instanceId": instance_id},
         )
     return CommentOut.from_row(comment)
@@ -174,7 +175,7 @@ async def add_comment(res: Resources, access: Access, xml_form_id: str, instance
 async def diffs(res: Resources, access: Access, xml_form_id: str, instance_id: str) -> dict[str, list[DiffOut]]:
     """Central's …/diffs: for every version after the first, the answers that changed from the one before."""
     async with res.pool.acquire() as conn:
-        scope, row = await _household(conn, access, "submission.read", xml_form_id, instance_id)
+        scope, _, row = await _household(conn, access, "submission.read", xml_form_id, instance_id)
         versions = await queries.version_answers(conn, scope, row.id)
     result: dict[str, list[DiffOut]] = {}
     for before, after in itertools.pairwise(versions):
@@ -333,9 +334,8 @@ def _item(row: queries.QueueRow) -> QueueItemOut:
 async def _area_within_scope(res: Resources, scope: Scope, area: str) -> None:
     """An area below one of the scope's areas is within it (a commune of a district); anything else is 403."""
     async with res.pool.acquire() as conn:
-        lineage: list[str] = await conn.fetchval("select household_area_codes(null, null, $1)", area)
-    if not set(lineage) & set(scope.areas or ()):
-        raise Problem.insufficient_rights()
+        if not await areas.within_scope(conn, scope, area):
+            raise Problem.insufficient_rights()
 
 
 async def bulk_decide(

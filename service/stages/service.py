@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import date, datetime  # noqa: TC003 - msgspec reads _Refusal's annotations at run time
+from datetime import date  # noqa: TC003 - msgspec reads _Refusal's annotations at run time
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -33,7 +33,6 @@ import msgspec
 from service.audits import record_audit
 from service.errors import Problem
 from service.forms.access import authorized_form
-from service.settings import PROVINCE_TZ
 from service.submissions import queries as submission_queries
 
 from . import queries
@@ -59,10 +58,6 @@ _FROM: dict[str, frozenset[str]] = {
 }
 
 
-def _today() -> date:
-    return datetime.now(PROVINCE_TZ).date()
-
-
 def _note(note: str | None, *, required: bool) -> str | None:
     cleaned = note.strip() if note else None
     if required and not cleaned:
@@ -72,16 +67,16 @@ def _note(note: str | None, *, required: bool) -> str | None:
     return cleaned or None
 
 
-def _checked(data: StageIn) -> StageStep:
+def _checked(data: StageIn, today: date) -> StageStep:
     """The step's own facts, checked before any household is looked at (the same for every household)."""
     if data.stage not in _FROM:
         raise Problem.unexpected_value("stage", f"a step is one of {', '.join(sorted(_FROM))}")
     if data.stage == "meeting":
-        return _meeting(data, _today())
+        return _meeting(data, today)
     if data.stage == "posted":
         return _posting(data)
     if data.stage == "recognised":
-        return _recognition(data, _today())
+        return _recognition(data, today)
     return StageStep(
         to_stage="re_review" if data.stage == "re_review" else "surveyed", note=_note(data.note, required=True)
     )
@@ -211,7 +206,7 @@ def _verb(step: StageStep) -> str:
 
 async def step(res: Resources, access: Access, xml_form_id: str, instance_id: str, data: StageIn) -> StageOut:
     """One step for one household; returns its stages as they are now."""
-    checked = _checked(data)
+    checked = _checked(data, res.settings.local_today())
     verb = _verb(checked)
     scope = access.scope(verb)
     async with res.pool.acquire() as conn, conn.transaction():
@@ -237,7 +232,7 @@ async def step(res: Resources, access: Access, xml_form_id: str, instance_id: st
 
 async def bulk_step(res: Resources, access: Access, xml_form_id: str, data: BulkStageIn) -> BulkStageOut:
     """The same step for many households, all or nothing (409.52 lists every household that cannot take it)."""
-    checked = _checked(data)
+    checked = _checked(data, res.settings.local_today())
     instance_ids = list(dict.fromkeys(data.instance_ids))
     if not 1 <= len(instance_ids) <= MAX_BULK_STEP:
         raise Problem.unexpected_value("instanceIds", f"a step covers 1 to {MAX_BULK_STEP} households")

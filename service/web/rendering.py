@@ -13,7 +13,6 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Response
@@ -83,17 +82,12 @@ def assets() -> Assets:
     return load_assets()
 
 
-@functools.cache
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
 def translator(request: Request[Any, Any, Any]) -> Translator:
     resources: Resources = request.app.state["resources"]
     lang = negotiate(
         request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
     )
-    return Translator(lang, _zone(resources.settings.review_time_zone))
+    return Translator(lang, resources.settings.local_zone())
 
 
 def _here(request: Request[Any, Any, Any]) -> str:

@@ -50,7 +50,7 @@ from .models import (
     SummaryView,
 )
 from .plan_views import plan_view
-from .stage_views import STAGE_NAMES, stages_view, today_iso
+from .stage_views import STAGE_NAMES, stages_view
 from .urls import form_base, household_url, queue_url
 
 if TYPE_CHECKING:
@@ -218,7 +218,7 @@ async def queue_page(
             if access.allows("submission.stage")
             else None
         ),
-        today=today_iso(),
+        today=res.settings.local_today().isoformat(),
     )
 
 

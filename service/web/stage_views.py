@@ -10,12 +10,10 @@ took it and its facts, and which step forms the reader may use now (service/stag
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 import msgspec
 
-from service.settings import PROVINCE_TZ
 from service.stages import service as stages
 from service.stages.models import CLASSIFICATIONS, STAGES
 
@@ -37,7 +35,6 @@ __all__ = [
     "StepView",
     "allowed_steps",
     "stages_view",
-    "today_iso",
 ]
 
 # Every stage, in the order of the way (the queue's stage filter lists them so).
@@ -111,11 +108,6 @@ class StagesView(msgspec.Struct, frozen=True, kw_only=True):
     form: StageFormView | None
 
 
-def today_iso() -> str:
-    """Today in the province (what the stages service checks dates against), for the forms' `max`."""
-    return datetime.now(PROVINCE_TZ).date().isoformat()
-
-
 def _percent(value: float | None, t: Translator) -> str | None:
     """80 % rather than 80,0 %; 66,7 % when the meeting's share was not whole."""
     if value is None:
@@ -158,7 +150,7 @@ async def stages_view(
         form = StageFormView(
             url=form_url,
             steps=[StepView(step=step, title=t(STEP_TITLES[step])) for step in steps],
-            today=today_iso(),
+            today=res.settings.local_today().isoformat(),
             classifications=[ClassificationOption(code=c, label=t(f"class.{c}")) for c in CLASSIFICATIONS],
         )
     return StagesView(

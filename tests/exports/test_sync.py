@@ -14,9 +14,9 @@ import pytest
 from service.auth.access import access_to
 from service.auth.models import SYSTEM
 from service.review import service as review
+from service.settings import Settings
 from service.stages import service as stages
 from service.stages.models import StageIn
-from service.stages.service import _today
 from service.sync.service import sync
 from tests.exports.conftest import PHOTO, household_xml
 from tests.support.collect import jpeg_bytes
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from service.resources import Resources
-    from service.settings import Settings
     from tests.exports.conftest import Exports
 
 
@@ -136,7 +135,7 @@ async def test_edits_decisions_and_new_households_reach_the_target_on_the_next_r
     await review.decide(resources, admin, "exported", second, state="rejected", reason="photo_unclear", note="ảnh mờ")
     new = new_instance_id()
     await ingest(resources, admin, household_xml(new, "481", "20044", "Mới", []))
-    meeting = StageIn(stage="meeting", meeting_date=_today(), agreement_percent=35.5, attendees=20)
+    meeting = StageIn(stage="meeting", meeting_date=Settings().local_today(), agreement_percent=35.5, attendees=20)
     await stages.step(resources, admin, "exported", second, meeting)
 
     [report] = await sync(resources, target_url, project_id=exports.project, xml_form_ids=["exported"])

@@ -13,7 +13,7 @@ from service.areas import service as areas
 from service.auth.access import access_to
 from service.auth.models import SYSTEM
 from service.forms import service as forms
-from service.plans.service import _today
+from service.settings import Settings
 from tests.areas.test_areas import CHOICES, SURVEY
 from tests.review.conftest import fetch
 from tests.support.households import ingest
@@ -41,7 +41,7 @@ PLANNED_CHOICES = [
     ["hh_flags", "no_labour", "Hộ không có khả năng lao động", "No working capacity", None, None],
     ["hh_flags", "none", "Không", "None", None, None],
 ]
-TODAY = _today()
+TODAY = Settings().local_today()
 
 
 def planned(commune: str, classification: str, flags: str = "none", *, instance_id: str) -> bytes:

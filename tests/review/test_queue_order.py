@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from service.stages.service import _today
+from service.settings import Settings
 from tests.review.conftest import fetch
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ async def test_the_riskiest_first_keyset_is_a_range_of_the_risk_index(resources:
 async def test_the_stage_filter(client: AsyncTestClient[Litestar], resources: Resources, world: World) -> None:
     manager = world.headers["manager"]
     met, other = world.households["19750"][0], world.households["19753"][0]
-    meeting = {"stage": "meeting", "meetingDate": str(_today() - timedelta(days=3)), "attendees": 30}
+    meeting = {"stage": "meeting", "meetingDate": str(Settings().local_today() - timedelta(days=3)), "attendees": 30}
     for instance, percent in ((met, 80), (other, 20)):
         taken = await client.post(
             world.url(f"/submissions/{instance}/stages"), json={**meeting, "agreementPercent": percent}, headers=manager

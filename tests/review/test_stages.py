@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from service.auth.access import access_to
 from service.auth.models import SYSTEM
-from service.stages.service import _today
+from service.settings import Settings
 from tests.areas.test_areas import household
 from tests.review.conftest import fetch
 from tests.support.households import ingest
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from service.resources import Resources
     from tests.review.conftest import World
 
-TODAY = _today()
+TODAY = Settings().local_today()
 MEETING = {"stage": "meeting", "meetingDate": str(TODAY - timedelta(days=10)), "attendees": 42}
 POSTING = {
     "stage": "posted",

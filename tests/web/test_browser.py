@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from service.stages.service import _today
+from service.settings import Settings
 from tests.review.conftest import fetch
 from tests.support.server import live_server
 from tests.web.browser import PHONE, BrowserThread, Traffic, add_to_artifact, save_artifact
@@ -28,12 +28,11 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
 
     from service.resources import Resources
-    from service.settings import Settings
     from tests.support.server import LiveServer
     from tests.web.conftest import EvidenceSite, Site
 
 MAX_PAGE_BYTES = 300 * 1024
-TODAY = _today()
+TODAY = Settings().local_today()
 
 
 @pytest.fixture(scope="module")

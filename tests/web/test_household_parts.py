@@ -12,7 +12,7 @@ from service.auth.access import access_to
 from service.auth.models import SYSTEM
 from service.plans import service as plans
 from service.plans.models import ActionIn, PlanIn, VisitIn
-from service.stages.service import _today
+from service.settings import Settings
 from tests.review.conftest import fetch
 from tests.web.test_pages import sign_in
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from service.resources import Resources
     from tests.web.conftest import EvidenceSite, Site
 
-TODAY = _today()
+TODAY = Settings().local_today()
 
 
 def _text(page: str) -> str:
