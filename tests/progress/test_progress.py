@@ -213,6 +213,10 @@ async def test_import_errors_name_their_line(
     several = await _import(client, manager, "area_code,year,households\n1,x,1\n2,2023,y\n")
     assert [p["line"] for p in several.json()["details"]["problems"]] == [2, 3]
     assert await fetch(resources, "select * from area_household_totals") == []  # nothing of a bad file is kept
+    oversized = "area_code,year,households\n" + "19750,2023,10\n" * 200_000  # 2.8 MB, over the 2 MiB cap
+    too_big = await _import(client, manager, oversized)
+    assert too_big.status_code == 413, too_big.text
+    assert await fetch(resources, "select * from area_household_totals") == []
 
     # Who may: admins and managers; not supervisors, viewers or app users.
     for who in ("ward", "district", "viewer", "enumerator"):

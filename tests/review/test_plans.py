@@ -133,6 +133,9 @@ async def test_a_plan_with_an_owner_actions_and_visits(
         {**action, "description": ""},
         {**action, "doneOn": str(TODAY + timedelta(days=1))},
         {**action, "surprise": True},
+        {**action, "description": "x" * 2001},
+        {**action, "responsible": "x" * 201},
+        {**action, "amountVnd": 10**11},
     ):
         refused = await client.post(f"{plan_url}/actions", json=bad, headers=ward)
         assert refused.status_code == 400, (bad, refused.text)

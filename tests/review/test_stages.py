@@ -168,6 +168,13 @@ async def test_a_village_meeting_for_many_households_at_once_all_or_nothing(
     assert single.status_code == 404
     assert (await client.get(world.url(f"/submissions/{elsewhere}/stages"), headers=ward)).status_code == 404
 
+    # More households than one step may take, or none: refused before anything is looked at.
+    for ids in ([f"uuid:{n}" for n in range(5001)], []):
+        too_many = await client.post(world.url("/stages"), json={**POSTING, "instanceIds": ids}, headers=ward)
+        assert (too_many.status_code, too_many.json()["code"]) == (400, 400.8)
+    unauthorised = await client.post(world.url("/stages"), json={**POSTING, "instanceIds": [first]})
+    assert unauthorised.status_code == 401
+
     posted = await client.post(world.url("/stages"), json={**POSTING, "instanceIds": [first, second]}, headers=ward)
     assert posted.json()["stages"] == {"posted": 2}, posted.text
     steps = await fetch(resources, "select count(distinct batch_id) as batches from submission_stages")
